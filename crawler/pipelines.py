@@ -1,0 +1,91 @@
+"""Item pipelines: hand raw pages to the processing pipeline and keep per-site run counts."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from typing import Any
+
+from scrapy.crawler import Crawler
+
+from pipeline.ingest import ingest_page
+from pipeline.store import Store
+
+from .items import FetchFailureItem, PageItem
+
+logger = logging.getLogger(__name__)
+
+# How each ingest outcome counts in crawl_runs.
+OUTCOME_COUNTERS = {
+    "new": "articles_new",
+    "updated": "articles_updated",
+    "duplicate": "duplicates",
+    "failure": "failures",
+}
+
+
+class StorePipeline:
+    """Write every page (and its article or failure) to the SQLite database ``DANGJIAN_DB``.
+
+    Opens one ``crawl_runs`` row per site when the spider opens and closes each with its
+    counts and a status: ``ok``, ``partial`` (some pages failed) or ``failed`` (no page
+    could be fetched, or the crawl was cut short).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("DANGJIAN_DB")
+        self.store: Store | None = None
+        self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        return cls(crawler)
+
+    def open_spider(self, spider: Any = None) -> None:
+        spider = spider or self.crawler.spider
+        self.store = Store(self.db_path)
+        self.store.save_sites(site.raw for site in spider.sites)
+        self.store.start_run(spider.run_id, [s.id for s in spider.sites])
+        logger.info("run %s: crawling %d site(s) into %s", spider.run_id, len(spider.sites),
+                    self.db_path)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        assert self.store is not None
+        stats = self.crawler.stats
+        if isinstance(item, FetchFailureItem):
+            self.store.save_failure(url=item.url, stage="fetch", reason=item.reason,
+                                    site_id=item.site_id, run_id=item.run_id)
+            self.counts[item.site_id]["failures"] += 1
+            stats.inc_value("dangjian/outcome/failure")
+            logger.warning("fetch failed %s: %s", item.url, item.reason)
+            return item
+        if isinstance(item, PageItem):
+            outcome = ingest_page(self.store, item.page)
+            counts = self.counts[item.page.site_id]
+            counts["pages"] += 1
+            if outcome.kind in OUTCOME_COUNTERS:
+                counts[OUTCOME_COUNTERS[outcome.kind]] += 1
+            stats.inc_value(f"dangjian/outcome/{outcome.kind}")
+            if outcome.kind == "failure":
+                logger.warning("failed %s: %s", item.page.url, outcome.reason)
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        spider = spider or self.crawler.spider
+        if self.store is None:
+            return
+        reason = self.crawler.stats.get_value("finish_reason") or "finished"
+        for site in spider.sites:
+            counts = self.counts[site.id]
+            if reason != "finished":
+                status = "failed"
+                why = f"crawl stopped early: {reason}"
+            elif counts["pages"] == 0:
+                status, why = "failed", "no page could be fetched"
+            elif counts["failures"]:
+                status, why = "partial", f"{counts['failures']} page(s) failed; see failures"
+            else:
+                status, why = "ok", None
+            self.store.finish_run(spider.run_id, site.id, counts, status, why)
+        self.store.close()

@@ -1,0 +1,139 @@
+"""The one generic spider: follows column pages and pagination, fetches article pages.
+
+Everything site-specific comes from the registry (``crawler/sites.yml``); callbacks only
+follow links and hand raw pages on. Extraction happens in the item pipeline.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from twisted.python.failure import Failure
+
+from crawler.items import FetchFailureItem, PageItem
+from crawler.links import classify_link, column_scope, extract_links
+from crawler.registry import Site, load_registry, select_sites
+from pipeline.model import RawPage
+
+# Statuses handed to the callback instead of being dropped, so dead links are recorded.
+RECORDED_ERROR_STATUSES = list(range(400, 600))
+
+
+class NewsSpider(scrapy.Spider):
+    """Crawl the registry's sites.
+
+    Arguments (``-a``): ``sites`` (comma-separated ids; default: every enabled real site),
+    ``sample`` (``1`` to crawl the enabled sample sites instead).
+    """
+
+    name = "news"
+
+    def __init__(self, sites: str = "", sample: str = "", *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.requested_ids = [s for s in sites.split(",") if s] if sites else []
+        self.sample = sample not in ("", "0", "false", "False")
+        self.sites: list[Site] = []
+        self.sites_by_id: dict[str, Site] = {}
+        self.run_id = ""
+
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """Give every site with an explicit ``delay`` its own download slot."""
+        super().update_settings(settings)
+        slots = dict(settings.getdict("DOWNLOAD_SLOTS"))
+        for site in load_registry(settings.get("DANGJIAN_SITES") or None):
+            if site.delay is None:
+                continue
+            for host in site.allowed_hosts:
+                slots.setdefault(host.split(":")[0], {
+                    "delay": site.delay,
+                    "concurrency": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+                })
+        settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
+        spider: NewsSpider = super().from_crawler(crawler, *args, **kwargs)
+        registry = load_registry(crawler.settings.get("DANGJIAN_SITES") or None)
+        spider.sites = select_sites(registry, spider.requested_ids, spider.sample)
+        spider.sites_by_id = {s.id: s for s in spider.sites}
+        spider.registry = registry
+        spider.run_id = crawler.settings.get("DANGJIAN_RUN_ID") or new_run_id()
+        return spider
+
+    async def start(self) -> AsyncIterator[Any]:
+        for site in self.sites:
+            for url in site.start_urls:
+                yield self._request(url, site, "list", column_scope(url))
+
+    def _request(self, url: str, site: Site, kind: str, scope: str) -> scrapy.Request:
+        meta: dict[str, Any] = {
+            "site_id": site.id,
+            "kind": kind,
+            "scope": scope,
+            "handle_httpstatus_list": RECORDED_ERROR_STATUSES,
+        }
+        if site.delay is not None:
+            # The operator set this site's pace; AutoThrottle must not slow it further.
+            meta["autothrottle_dont_adjust_delay"] = True
+        callback = self.parse_list if kind == "list" else self.parse_article
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
+                              cb_kwargs={"site": site}, priority=1 if kind == "list" else 0)
+
+    def parse_list(self, response: Response, site: Site) -> Iterator[Any]:
+        """Hand the list page on, then follow its article links and pagination."""
+        yield PageItem(self._raw_page(response, site, "list"))
+        if response.status >= 400 or not hasattr(response, "text"):
+            return
+        for url, anchor in extract_links(response.text, response.url):
+            if not site.allows(url):
+                self.crawler.stats.inc_value("dangjian/links/offsite")
+                continue
+            scope = response.meta.get("scope", "")
+            kind = classify_link(url, anchor, site, scope)
+            if kind is not None:
+                yield self._request(url, site, kind, scope)
+
+    def parse_article(self, response: Response, site: Site) -> Iterator[Any]:
+        """Hand the article page on; articles are leaves (their sidebars are not followed)."""
+        yield PageItem(self._raw_page(response, site, "article"))
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        """Record a request that failed without a response; robots/off-site skips are counted."""
+        request = failure.request
+        if failure.check(scrapy.exceptions.IgnoreRequest):
+            self.crawler.stats.inc_value("dangjian/skipped")
+            return
+        reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        yield FetchFailureItem(url=request.url, site_id=request.meta.get("site_id", ""),
+                               run_id=self.run_id, reason=reason)
+
+    def _raw_page(self, response: Response, site: Site, kind: str) -> RawPage:
+        request_url = response.request.meta.get("redirect_urls", [response.url])[0] \
+            if response.request is not None else response.url
+        headers = {
+            key.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
+            for key, values in response.headers.items()
+        }
+        return RawPage(
+            url=request_url,
+            final_url=response.url,
+            status=response.status,
+            headers=headers,
+            body=response.body,
+            fetched_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            site_id=site.id,
+            run_id=self.run_id,
+            kind=kind,
+        )
+
+
+def new_run_id() -> str:
+    """Return a sortable, unique run id such as ``20261123T193000Z-3f2a``."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(2)

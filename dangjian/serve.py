@@ -1,0 +1,37 @@
+"""Datasette wiring: serve a news database as ``news`` with the project's metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from datasette.app import Datasette
+from datasette.database import Database
+
+from pipeline.errors import StoreError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_METADATA = REPO_ROOT / "metadata.yml"
+DATABASE_NAME = "news"
+
+
+def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
+                   settings: dict[str, Any] | None = None) -> Datasette:
+    """Return a Datasette instance serving ``db_path`` under the name ``news``.
+
+    Args:
+        db_path: an existing news database (created by ``dangjian crawl``).
+        metadata_path: the metadata YAML; the repository's ``metadata.yml`` by default.
+        settings: extra Datasette settings.
+    """
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise StoreError(f"database {db_path} does not exist; run `dangjian crawl` first")
+    metadata_path = Path(metadata_path) if metadata_path else DEFAULT_METADATA
+    metadata = yaml.safe_load(metadata_path.read_text(encoding="utf-8")) \
+        if metadata_path.exists() else {}
+    # The metadata describes the database as "news" whatever the file is called.
+    ds = Datasette([], metadata=metadata, settings=settings or {})
+    ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
+    return ds

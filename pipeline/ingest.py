@@ -1,0 +1,114 @@
+"""Run one raw page through the pipeline: decode → extract → normalise → dedupe → store.
+
+The crawl's item pipeline, ``dangjian import`` and ``dangjian reprocess`` all call
+``ingest_page``, so every path into the database runs the same code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from pipeline.dedupe import canonical_url, content_hash
+from pipeline.extract import extract_page
+from pipeline.model import RawPage
+from pipeline.store import Store
+
+logger = logging.getLogger(__name__)
+
+NON_HTML_TYPES = ("application/pdf", "application/msword", "application/zip", "image/")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one page: ``kind`` is one of the OUTCOMES, ``reason`` says why."""
+
+    kind: str
+    reason: str | None = None
+    article_id: int | None = None
+
+
+OUTCOMES = ("list", "attachment", "not-article", "failure", "new", "updated", "unchanged",
+            "duplicate")
+
+
+def ingest_page(store: Store, page: RawPage) -> Outcome:
+    """Store ``page`` and, when it is an article, its extracted article, in one transaction.
+
+    A page that cannot be fetched or parsed is recorded in ``failures`` with the reason;
+    nothing is dropped silently.
+
+    Args:
+        store: the open database.
+        page: the fetched page, raw bytes and all.
+
+    Returns:
+        The outcome, also written to ``pages.outcome``.
+    """
+    with store.db.atomic():
+        outcome = _classify(page)
+        if outcome is not None:
+            store.save_page(page, outcome.kind, outcome.reason)
+            if outcome.kind == "failure":
+                stage = "http" if page.status >= 400 else "fetch"
+                store.save_failure(url=page.url, stage=stage, reason=outcome.reason or "",
+                                   site_id=page.site_id, run_id=page.run_id,
+                                   http_status=page.status)
+            return outcome
+        extracted = extract_page(page.body, page.final_url or page.url, page.headers)
+        if extracted.error:
+            store.save_page(page, "failure", extracted.error)
+            store.save_failure(url=page.url, stage="extract", reason=extracted.error,
+                               site_id=page.site_id, run_id=page.run_id,
+                               http_status=page.status)
+            return Outcome("failure", extracted.error)
+        if not extracted.is_article:
+            store.save_page(page, "not-article", extracted.reason)
+            return Outcome("not-article", extracted.reason)
+        page_id = store.save_page(page, "article")
+        published = extracted.published or ""
+        written = store.save_article(
+            {
+                "url": canonical_url(page.final_url or page.url),
+                "site_id": page.site_id,
+                "title": extracted.title,
+                "published": extracted.published,
+                "published_month": published[:7] or None,
+                "published_year": published[:4] or None,
+                "source": extracted.source,
+                "author": extracted.author,
+                "editor": extracted.editor,
+                "column_name": extracted.column,
+                "keywords": extracted.keywords,
+                "script": extracted.script,
+                "text": extracted.text,
+                "title_original": extracted.title_original,
+                "text_original": extracted.text_original,
+                "encoding": extracted.encoding,
+                "site_name": extracted.site_name,
+                "flags": json.dumps(extracted.flags) if extracted.flags else None,
+                "content_hash": content_hash(extracted.text or ""),
+                "page_id": page_id,
+                "run_id": page.run_id,
+                "last_seen": page.fetched_at,
+            }
+        )
+        kind = written.change
+        if kind == "new" and written.duplicate_of is not None:
+            kind = "duplicate"
+        store.db["pages"].update(page_id, {"outcome": kind})
+        logger.debug("%s %s", kind, page.url)
+        return Outcome(kind, None, written.article_id)
+
+
+def _classify(page: RawPage) -> Outcome | None:
+    """Return the outcome for pages that need no extraction, or None for candidate articles."""
+    if page.status >= 400:
+        return Outcome("failure", f"HTTP {page.status}")
+    content_type = (page.headers.get("content-type") or "").lower()
+    if content_type.startswith(NON_HTML_TYPES) or page.body[:5] == b"%PDF-":
+        return Outcome("attachment", content_type or "binary body")
+    if page.kind == "list":
+        return Outcome("list")
+    return None

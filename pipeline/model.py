@@ -1,0 +1,61 @@
+"""Records passed between the crawler and the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RawPage:
+    """One fetched page exactly as the crawler got it.
+
+    The crawler (or ``dangjian import``) builds these; the pipeline never needs Scrapy.
+    """
+
+    url: str
+    """The URL that was requested."""
+    final_url: str
+    """The URL after redirects."""
+    status: int
+    headers: dict[str, str]
+    """Response headers, names lower-cased."""
+    body: bytes
+    fetched_at: str
+    """ISO 8601 UTC timestamp, e.g. ``2026-11-23T19:30:00Z``."""
+    site_id: str = ""
+    run_id: str = ""
+    kind: str = "article"
+    """What the crawler took the page for: ``list``, ``article`` or ``other``."""
+
+
+@dataclass
+class ExtractedPage:
+    """Fields extracted and normalised from one page (see ``pipeline.extract.extract_page``)."""
+
+    url: str | None = None
+    is_article: bool = False
+    reason: str | None = None
+    """Why the page is not an article (list page, attachment only, empty body...)."""
+    title: str | None = None
+    title_original: str | None = None
+    published: str | None = None
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` (China local time)."""
+    source: str | None = None
+    author: str | None = None
+    editor: str | None = None
+    text: str | None = None
+    """Simplified Chinese, one paragraph per line."""
+    text_original: str | None = None
+    encoding: str | None = None
+    script: str | None = None
+    """``hans`` or ``hant``: the script of the page before conversion."""
+    site_name: str | None = None
+    column: str | None = None
+    keywords: str | None = None
+    error: str | None = None
+    flags: list[str] = field(default_factory=list)
+    """Warnings about the text, e.g. ``lossy-decode`` or ``decoder-damage``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
