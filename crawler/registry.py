@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,7 @@ DEFAULT_REGISTRY = Path(__file__).with_name("sites.yml")
 LEVELS = ("province", "city", "district")
 REQUIRED = ("id", "name", "level", "start_urls")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+DATE_PLACEHOLDER = re.compile(r"\{date:([^}]+)\}")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,14 @@ class Site:
     sample: bool = False
     delay: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def expanded_start_urls(self, when: datetime) -> list[str]:
+        """Return the start URLs with ``{date:FORMAT}`` filled in (e-papers file by day).
+
+        Example: ``/pc/html/{date:%Y-%m/%d}/node_1.htm`` → ``/pc/html/2026-11/23/node_1.htm``.
+        """
+        return [DATE_PLACEHOLDER.sub(lambda m: when.strftime(m.group(1)), u)
+                for u in self.start_urls]
 
     def allows(self, url: str) -> bool:
         """Return True when ``url`` is on one of this site's allowed hosts.
@@ -109,7 +119,7 @@ def parse_site(entry: Any, path: str | Path = "<registry>") -> Site:
             f"{path}: site {label!r} has level {entry['level']!r}; use one of {', '.join(LEVELS)}")
     start_urls = _str_list(entry, "start_urls", path)
     for url in start_urls:
-        if urlsplit(url).scheme not in ("http", "https"):
+        if urlsplit(DATE_PLACEHOLDER.sub("", url)).scheme not in ("http", "https"):
             raise SiteConfigError(f"{path}: site {label!r} start URL {url!r} is not http(s)")
     hosts = _str_list(entry, "allowed_hosts", path) or [
         urlsplit(u).hostname or "" for u in start_urls]

@@ -42,6 +42,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.HostGuardMiddleware": 110,
 }
 EXTENSIONS = {
+    "scrapy.extensions.throttle.AutoThrottle": None,
+    "crawler.extensions.SiteAwareAutoThrottle": 0,
     "crawler.extensions.CrawlProgress": 500,
 }
 ITEM_PIPELINES = {

@@ -124,7 +124,7 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
         curl 'http://127.0.0.1:8001/news/articles.json?_shape=array&_size=5'
     """
     import uvicorn
-    from datasette.utils import run_sync  # type: ignore[attr-defined]
+    from datasette.cli import run_sync
 
     from dangjian.serve import make_datasette
 

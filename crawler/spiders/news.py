@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
@@ -68,8 +68,10 @@ class NewsSpider(scrapy.Spider):
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
+        # Sites file by China local date (UTC+8), e.g. e-paper editions.
+        today = datetime.now(UTC) + timedelta(hours=8)
         for site in self.sites:
-            for url in site.start_urls:
+            for url in site.expanded_start_urls(today):
                 yield self._request(url, site, "list", column_scope(url))
 
     def _request(self, url: str, site: Site, kind: str, scope: str) -> scrapy.Request:
@@ -79,9 +81,6 @@ class NewsSpider(scrapy.Spider):
             "scope": scope,
             "handle_httpstatus_list": RECORDED_ERROR_STATUSES,
         }
-        if site.delay is not None:
-            # The operator set this site's pace; AutoThrottle must not slow it further.
-            meta["autothrottle_dont_adjust_delay"] = True
         callback = self.parse_list if kind == "list" else self.parse_article
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
                               cb_kwargs={"site": site}, priority=1 if kind == "list" else 0)

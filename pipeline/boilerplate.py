@@ -1,0 +1,199 @@
+"""Paragraph-level cleaning around the article body.
+
+Tree pruning (pipeline/xpaths.py) removes most widgets, but the same furniture also comes as
+plain paragraphs inside CMS containers or in trafilatura's output: breadcrumbs, info lines,
+font-size and print widgets, QR-code blurbs, "上一篇/下一篇", recommended lists, footers and
+credit lines. Each rule is a predicate over one paragraph in Simplified characters; the text
+that is kept is the original paragraph, so the rules never alter content.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.bylines import (
+    Credits,
+    find_lead_byline,
+    is_credit_line,
+    merge_names,
+    parse_byline,
+    parse_info_line,
+)
+from pipeline.dates import DATE_RE
+
+# Lines dropped wherever they appear.
+BREADCRUMB_RE = re.compile(
+    r"^\s*(您?当前的?位置|您现在的位置|现在的位置|所在位置|当前位置)\s*[:：]?"
+)
+WIDGET_RE = re.compile(
+    r"^[【\[]?\s*(字号|字体|文字)\s*[:：]?\s*[【\[]?\s*[大中小]\s*[大中小\s|｜\]】【\[]*$"
+    r"|^[【\[]?\s*[大中小]\s*[|｜]?\s*[中]\s*[|｜]?\s*[小][\]】]?"
+    r"|^[【\[(（]?\s*(打印(本页|文章|此页)?|关闭(窗口|本页)?|返回顶部|收藏|纠错|我要纠错|分享(到)?)\s*[\]】)）]?"
+    r"|扫一扫|扫码|二维码|用微信扫描|微信扫描"
+    r"|^(APP|客户端)下载|^下载(APP|客户端)"
+    r"|^(浏览次数|点击数|阅读数|访问量|浏览量)\s*[:：]"
+    r"|^\[?\s*(打印|关闭)\s*\]?\s*\[?\s*(打印|关闭)\s*\]?$",
+)
+# "上一篇:<title>" / "下一篇:<title>": links to neighbouring articles, of any length.
+PREV_NEXT_RE = re.compile(r"^[【\[]?\s*(上一篇|下一篇|上一条|下一条|上篇|下篇)\s*[】\]]?\s*[:：]?")
+# "原文链接:http://…" under republished articles.
+SOURCE_LINK_RE = re.compile(r"^\s*(原文链接|原文连结|原文地址|本文链接|原文网址|文章链接)\s*[:：]")
+KEYWORD_RE = re.compile(r"^\s*[【\[]?\s*(关键词|关键字|标签)\s*[】\]]?\s*[:：]\s*(?P<value>.*)$")
+# Headings after which only other articles follow: drop them and everything after.
+STOP_HEADING_RE = re.compile(
+    r"^[•·●\-\s]*(为你推荐|猜你喜欢|相关新闻|相关阅读|相关文章|相关链接|相关稿件|热点推荐|热门推荐|"
+    r"即时新闻|推荐阅读|精彩推荐|热门文章|热点新闻|延伸阅读|更多新闻|最新新闻|最新文章|"
+    r"往期回顾|图片新闻|专题推荐|公益播报)\s*[:：>》]*\s*$"
+)
+# Footers: drop them and everything after.
+FOOTER_RE = re.compile(
+    r"^\s*(主办单位|主办|承办单位|承办|协办单位|技术支持|版权所有|版权声明|网站声明|免责声明|"
+    r"联系电话|网站标识码|地址|馆址)\s*[:：]"
+    r"|ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|\(c\)\s*\d{4}|©"
+    r"|(关于我们|联系我们|网站地图|网站声明|使用帮助)\s*[|｜]",
+    re.I,
+)
+# A magazine issue line on aggregator sites: "紫光阁 2021年10期" names the source.
+ISSUE_LINE_RE = re.compile(
+    r"^(?P<source>[^\s\d]{2,16})\s*(?:19|20)\d{2}\s*年\s*(?:第\s*)?\d{1,2}\s*期$"
+)
+HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+# Remnants of widgets whose links were removed: "】【", ">>", "|".
+PUNCTUATION_ONLY_RE = re.compile(r"^[\s【】\[\]()（）<>《》>|｜/\\·•\-—_:：,，.。]*$")
+SENTENCE_END_RE = re.compile(r"[。！？；]")
+
+
+@dataclass
+class Cleaned:
+    """The kept paragraphs and what was learnt from the dropped ones."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    credits: Credits = field(default_factory=Credits)
+    keywords: str | None = None
+    dropped: list[str] = field(default_factory=list)
+
+
+def han_count(text: str) -> int:
+    """Return the number of Han characters in a text."""
+    return len(HAN_RE.findall(text))
+
+
+def is_prose(text: str) -> bool:
+    """Tell whether a paragraph reads as running text (a sentence of some length)."""
+    return han_count(text) >= 30 and bool(SENTENCE_END_RE.search(text))
+
+
+def is_info_line(text: str) -> bool:
+    """Tell whether a short paragraph is the date/source line under a title.
+
+    A bare ``时间:`` label is not enough (a notice lists ``时间:… 地点:…`` as content); an
+    unlabelled line counts when it is a date with at most a name beside it (``2021-12-08龚凤祥``).
+    """
+    if len(text) > 160 or "。" in text:
+        return False
+    credits = parse_info_line(text)
+    if credits.labels:
+        has_info_label = bool(INFO_LABEL_RE.search(text))
+        return has_info_label and bool(credits.published or LABEL_ONLY_RE.match(text))
+    match = DATE_RE.search(text)
+    if match is None:
+        return False
+    rest = (text[: match.start()] + text[match.end() :]).strip()
+    return han_count(rest) <= 6 and len(rest) <= 16 and not SENTENCE_END_RE.search(rest)
+
+
+PUBLISHED_LABEL_RE = re.compile(r"^\s*[【\[(（]?\s*(发布时间|发布日期|发表时间)\s*[:：]")
+# Labels that only info lines carry; a bare "时间:" may open a notice's own content.
+INFO_LABEL_RE = re.compile(r"发布|来源|作者|编辑|责编|浏览|点击|字号|稿源|阅读")
+LABEL_ONLY_RE = re.compile(r"^\s*(发布时间|发布日期|来源|作者)\s*[:：]")
+
+
+def is_stop_line(text: str) -> bool:
+    """Tell whether a paragraph starts the recommended lists, the prev/next links or the footer."""
+    if STOP_HEADING_RE.match(text) or (len(text) <= 120 and PREV_NEXT_RE.match(text)):
+        return True
+    return len(text) <= 200 and bool(FOOTER_RE.search(text))
+
+
+def parse_keywords(value: str) -> str | None:
+    """Normalise a keyword list (``党建 机关``, ``党建,机关``) to a comma-separated string."""
+    words = [w for w in re.split(r"[,，;；、\s]+", value) if w]
+    return ",".join(dict.fromkeys(words)) or None
+
+
+def clean_paragraphs(
+    originals: list[str],
+    simplified: list[str],
+    title: str | None = None,
+    known_authors: list[str] | None = None,
+    link_texts: frozenset[str] = frozenset(),
+) -> Cleaned:
+    """Drop boilerplate paragraphs and collect the credits they carry.
+
+    Args:
+        originals: Paragraphs as extracted (kept verbatim when they survive).
+        simplified: The same paragraphs normalised, used for matching.
+        title: The article title (normalised), dropped when repeated at the top.
+        known_authors: Authors found outside the body; a paragraph holding only one of these
+            names at the top of the body is a byline and is dropped.
+        link_texts: Texts of the page's links (normalised); a paragraph that is only a link
+            before the text begins is navigation left over ("中国徐州" in a links box).
+
+    Returns:
+        The kept paragraphs, the credits found (bylines, editors, info lines) and keywords.
+    """
+    result = Cleaned()
+    seen_prose = False
+    for original, text in zip(originals, simplified, strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        head = not seen_prose
+        if seen_prose and is_stop_line(text):
+            result.dropped.append(text)
+            break
+        drop = False
+        if PUNCTUATION_ONLY_RE.match(text):
+            drop = True
+        elif BREADCRUMB_RE.match(text) or WIDGET_RE.search(text) and len(text) <= 40:
+            drop = True
+        elif is_stop_line(text):
+            drop = True
+        elif keyword := KEYWORD_RE.match(text):
+            result.keywords = result.keywords or parse_keywords(keyword.group("value"))
+            drop = True
+        elif title and text == title:
+            drop = True
+        elif head and han_count(text) == 0 and len(text) <= 12:
+            # Counters and separators left from info lines ("1024", ">>").
+            drop = True
+        elif (head or PUBLISHED_LABEL_RE.match(text)) and is_info_line(text):
+            result.credits.merge(parse_info_line(text))
+            drop = True
+        elif is_credit_line(text):
+            result.credits.merge(parse_info_line(text))
+            drop = True
+        elif (names := parse_byline(text)) is not None:
+            result.credits.authors = merge_names(result.credits.authors, names)
+            drop = True
+        elif head and text.strip("文/作者:： ") in [
+            *(known_authors or []),
+            *result.credits.authors,
+        ]:
+            drop = True
+        elif head and text in link_texts:
+            drop = True
+        elif SOURCE_LINK_RE.match(text):
+            drop = True
+        elif head and (issue := ISSUE_LINE_RE.match(text)):
+            result.credits.source = result.credits.source or issue.group("source")
+            drop = True
+        if drop:
+            result.dropped.append(text)
+            continue
+        if head and (names := find_lead_byline(text)):
+            result.credits.authors = merge_names(result.credits.authors, names)
+        result.paragraphs.append(original)
+        seen_prose = seen_prose or is_prose(text)
+    return result

@@ -1,0 +1,229 @@
+"""Info lines, credit lines and bylines: who wrote, edited and published an article.
+
+All functions expect Simplified text (run :func:`pipeline.normalise.normalise_text` first), so
+one set of labels covers Traditional mirrors too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pipeline.dates import parse_date
+
+# Labels of info and credit lines, longest first so that 责任编辑 wins over 编辑.
+LABELS: dict[str, tuple[str, ...]] = {
+    "published": (
+        "发布时间",
+        "发布日期",
+        "发表时间",
+        "发稿时间",
+        "更新时间",
+        "发布于",
+        "时间",
+        "日期",
+    ),
+    "source": ("信息来源", "文章来源", "新闻来源", "来源", "稿源", "出处"),
+    "author": ("作者", "撰稿人", "撰稿", "撰文", "记者", "文字", "文"),
+    "editor": ("责任编辑", "网络编辑", "编辑", "责编"),
+    "other": (
+        "审核",
+        "审校",
+        "校对",
+        "初审",
+        "复审",
+        "终审",
+        "签发",
+        "摄影",
+        "摄像",
+        "图片",
+        "通讯员",
+        "浏览次数",
+        "访问量",
+        "阅读量",
+        "点击数",
+        "点击率",
+        "浏览",
+        "阅读",
+        "字号",
+        "字体",
+        "分享到",
+        "分享",
+        "图",
+    ),
+}
+LABEL_KIND = {label: kind for kind, labels in LABELS.items() for label in labels}
+LABEL_RE = re.compile(
+    r"[【\[(（]?\s*(" + "|".join(sorted(LABEL_KIND, key=len, reverse=True)) + r")\s*[:：]\s*"
+)
+# A value ends at a wide gap or at a separator; names inside a value are split on these.
+VALUE_END_RE = re.compile(r"\s{2,}|[|｜【】\[\]]|(?<=\S)\s+(?=\d{4}[-/.年])")
+NAME_SPLIT_RE = re.compile(r"[、,，;；/\s]+")
+HAN_NAME_RE = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
+
+# Reporter roles in bylines: 本报记者, 全媒体记者, 通讯员, 实习生, 特约撰稿人...
+ROLE_RE = re.compile(
+    r"(?:本报|本刊|本网|本台|新华社|新华日报)?(?:全媒体|融媒体|见习|特约|首席|实习)?"
+    r"(?:记者|通讯员|实习生|撰稿人|作者)|摄影记者|摄影"
+)
+# "广州日报讯 (全媒体记者邓潇丽 通讯员穗直宣)" and "新华社北京4月19日电（记者 张三）".
+LEAD_BYLINE_RE = re.compile(
+    r"^(?P<outlet>[\u4e00-\u9fff\d]{1,24}?(?:讯|电))\s*[（(](?P<inner>[^()（）]{2,60})[)）]"
+)
+PAREN_BYLINE_RE = re.compile(r"^[（(](?P<inner>[^()（）]{2,60})[)）]$")
+
+
+@dataclass
+class Credits:
+    """Fields found in an info line, a credit line or a byline."""
+
+    published: str | None = None
+    source: str | None = None
+    authors: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    labels: int = 0
+    """How many labels (来源, 编辑...) the line held."""
+    leftover: str = ""
+    """Text of the line that belongs to no label."""
+
+    def merge(self, other: Credits) -> None:
+        """Fill empty fields and extend name lists from ``other``."""
+        self.published = self.published or other.published
+        self.source = self.source or other.source
+        self.authors = merge_names(self.authors, other.authors)
+        self.editors = merge_names(self.editors, other.editors)
+
+
+def merge_names(first: list[str], second: list[str]) -> list[str]:
+    """Concatenate two name lists without duplicates, keeping order."""
+    return list(dict.fromkeys([*first, *second]))
+
+
+# CMS placeholders printed where an author should be ("作者:admin").
+NOT_NAMES = frozenset(
+    {
+        "等",
+        "和",
+        "admin",
+        "administrator",
+        "system",
+        "管理员",
+        "系统管理员",
+        "佚名",
+        "未知",
+        "本站",
+        "本网",
+    }
+)
+
+
+def split_names(value: str) -> list[str]:
+    """Split a value such as ``徐雅维、吕重江`` or ``本报记者 岳旭`` into names."""
+    value = ROLE_RE.sub(" ", value)
+    return [name for name in NAME_SPLIT_RE.split(value) if name and name.lower() not in NOT_NAMES]
+
+
+def _clean_value(value: str) -> str:
+    value = VALUE_END_RE.split(value.strip(), maxsplit=1)[0]
+    return value.strip(" :：,，;；|｜()（）【】[]")
+
+
+def parse_info_line(text: str) -> Credits:
+    """Read the labelled fields of an info or credit line.
+
+    Args:
+        text: e.g. ``发布时间:2019-08-03 来源: 作者:张三`` or ``(责任编辑:王某 审核:李某)``.
+
+    Returns:
+        The fields found; empty values (an empty 来源) are left as None.
+    """
+    credits = Credits()
+    matches = list(LABEL_RE.finditer(text))
+    credits.labels = len(matches)
+    leftover = [text[: matches[0].start()] if matches else text]
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        raw = text[match.end() : end]
+        value = _clean_value(raw)
+        kind = LABEL_KIND[match.group(1)]
+        if kind == "published":
+            credits.published = credits.published or parse_date(raw)
+        elif kind == "source" and value:
+            credits.source = credits.source or value
+        elif kind == "author" and value and not parse_date(value):
+            credits.authors = merge_names(credits.authors, split_names(value))
+        elif kind == "editor" and value:
+            credits.editors = merge_names(credits.editors, split_names(value))
+        rest = raw.strip()[len(value) :] if raw.strip().startswith(value) else ""
+        leftover.append(rest)
+    if credits.published is None:
+        credits.published = parse_date(text)
+    credits.leftover = " ".join(part.strip() for part in leftover if part.strip())
+    return credits
+
+
+def is_credit_line(text: str) -> bool:
+    """Tell whether a paragraph is only credits (``编辑:张成付``, ``(责任编辑:王某 审核:李某)``).
+
+    Args:
+        text: One paragraph, in Simplified characters.
+
+    Returns:
+        True when every part of the line is a label and its short value.
+    """
+    stripped = text.strip()
+    if not stripped or len(stripped) > 80:
+        return False
+    matches = list(LABEL_RE.finditer(stripped))
+    if not matches or stripped[: matches[0].start()].strip(" 【[(（"):
+        return False
+    # "时间:5月1日 地点:市民之家" is the content of a notice, not a credit.
+    if any(LABEL_KIND[match.group(1)] == "published" for match in matches):
+        return False
+    for index, match in enumerate(matches):
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(stripped)
+        value = stripped[match.end() : end].strip(" )）】]")
+        if len(value) > 30 or re.search(r"[。！？]", value):
+            return False
+    return True
+
+
+def parse_byline(text: str) -> list[str] | None:
+    """Return the names in a reporter byline, or None if the text is not one.
+
+    Args:
+        text: e.g. ``本报记者 岳旭 通讯员 孙文军 李耀`` or ``全媒体记者邓潇丽 通讯员穗直宣``.
+
+    Returns:
+        The names in order, or None when the text holds anything besides roles and names.
+    """
+    stripped = text.strip().strip("()（）")
+    if not stripped or len(stripped) > 60 or not ROLE_RE.match(stripped):
+        return None
+    names: list[str] = []
+    roles = ROLE_RE.findall(stripped)
+    for index, segment in enumerate(ROLE_RE.split(stripped)):
+        for name in split_names(segment):
+            if not HAN_NAME_RE.match(name):
+                return None
+            # Photographers are credited but did not write the text.
+            if index == 0 or not roles[index - 1].startswith("摄影"):
+                names.append(name)
+    return names or None
+
+
+def find_lead_byline(text: str) -> list[str] | None:
+    """Return the names of a byline opening a paragraph (``广州日报讯 (记者…)``), if any.
+
+    The paragraph itself is content and stays in the body.
+
+    Args:
+        text: The first paragraphs of an article, one at a time.
+
+    Returns:
+        The names, or None when the paragraph does not open with a byline.
+    """
+    match = LEAD_BYLINE_RE.match(text.strip()) or PAREN_BYLINE_RE.match(text.strip())
+    if not match:
+        return None
+    return parse_byline(match.group("inner"))

@@ -1,0 +1,270 @@
+"""Page metadata: gov ``<meta>`` tags, title, info line under the title, column, URL.
+
+Chinese government CMSs (TRS, Hanweb) publish their metadata as ``<meta name="ArticleTitle">``,
+``PubDate``, ``ContentSource``, ``ColumnName``, ``SiteName``; other sites print it in an info
+line under the title (``发布时间:2019-08-03 来源:``). Meta tags win; the info line is read
+only near the title so that a sidebar date or today's date in the header is never taken.
+"""
+
+from __future__ import annotations
+
+import re
+
+from lxml.html import HtmlElement
+
+from pipeline import xpaths
+from pipeline.boilerplate import ISSUE_LINE_RE, is_info_line, is_prose
+from pipeline.bylines import (
+    LABEL_RE,
+    Credits,
+    is_credit_line,
+    merge_names,
+    parse_info_line,
+    split_names,
+)
+from pipeline.dates import parse_date
+from pipeline.normalise import normalise_text
+
+# <meta> names (lower-cased) per field, in order of preference.
+META_KEYS: dict[str, tuple[str, ...]] = {
+    "title": ("articletitle",),
+    "og_title": ("og:title",),
+    "published": (
+        "pubdate",
+        "publishdate",
+        "firstpublishedtime",
+        "article:published_time",
+        "datepublished",
+        "og:release_date",
+        "publish_time",
+        "publishtime",
+    ),
+    "source": ("contentsource", "source", "article:source"),
+    "author": ("author", "article:author", "contentauthor"),
+    "site_name": ("sitename", "og:site_name", "site_name"),
+    "column": ("columnname", "column", "catalogs"),
+    "keywords": ("keywords", "news_keywords", "tags"),
+    "url": ("url", "og:url"),
+}
+TITLE_SEPARATORS_RE = re.compile(r"\s+[-－—|｜_]+\s+|_+|\s*--+\s*|\s*——\s*|\s+[|｜]\s+")
+SITE_WORDS_RE = re.compile(
+    r"(网|站|政府|门户|官网|委员会|日报|晚报|在线|频道|博物馆|纪念馆|统战|工委|党建)$"
+)
+MAX_INFO_CHARS = 200
+
+
+def text_of(element: HtmlElement) -> str:
+    """Return an element's text with whitespace collapsed."""
+    return " ".join(element.text_content().split())
+
+
+def extract_meta(tree: HtmlElement) -> dict[str, str]:
+    """Return the page's ``<meta>`` values by field name (see ``META_KEYS``).
+
+    Args:
+        tree: The parsed page.
+
+    Returns:
+        Field name → first non-empty value, e.g. ``{"published": "2023-04-19 16:15"}``.
+    """
+    values: dict[str, str] = {}
+    for meta in tree.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or "").strip()
+        content = " ".join((meta.get("content") or "").split())
+        if key and content:
+            values.setdefault(key.lower(), content)
+    found: dict[str, str] = {}
+    for field_name, keys in META_KEYS.items():
+        for key in keys:
+            value = values.get(key)
+            if value and not (field_name == "author" and value.startswith("http")):
+                found[field_name] = value
+                break
+    return found
+
+
+def extract_url(tree: HtmlElement, meta: dict[str, str], url: str | None) -> str | None:
+    """Return the given URL, else the page's Url meta, canonical link or og:url."""
+    if url:
+        return url
+    canonical = [href.strip() for href in xpaths.CANONICAL_XPATH(tree) if href.strip()]
+    return (
+        meta.get("url")
+        if "url" in meta and meta["url"].startswith("http")
+        else (canonical[0] if canonical else meta.get("url"))
+    )
+
+
+def strip_site_suffix(title: str, site_name: str | None = None) -> str:
+    """Remove a trailing `` - 站点名`` (or ``_站点名``) from a ``<title>``.
+
+    Args:
+        title: The ``<title>`` text.
+        site_name: The site's name, when known.
+
+    Returns:
+        The title without trailing segments that name the site or a column.
+    """
+    pieces = TITLE_SEPARATORS_RE.split(title)
+    separators = TITLE_SEPARATORS_RE.findall(title)
+    while len(pieces) > 1:
+        last = pieces[-1].strip()
+        named = bool(site_name) and (last in site_name or site_name in last)
+        if not (named or SITE_WORDS_RE.search(last) or not last):
+            break
+        pieces.pop()
+        separators.pop()
+    joined = pieces[0]
+    for separator, piece in zip(separators, pieces[1:], strict=True):
+        joined += separator + piece
+    return joined.strip()
+
+
+def extract_title(tree: HtmlElement, meta: dict[str, str]) -> tuple[str | None, HtmlElement | None]:
+    """Find the article title and the element that displays it.
+
+    Prefers the ``ArticleTitle`` meta, then the heading whose text matches ``<title>``, then
+    ``og:title``, then ``<title>`` without its site suffix.
+
+    Args:
+        tree: The parsed page.
+        meta: Values from :func:`extract_meta`.
+
+    Returns:
+        The title as written on the page (not yet normalised), and its element if found.
+    """
+    page_title = " ".join((tree.findtext(".//title") or "").split())
+    wanted = meta.get("title") or page_title or meta.get("og_title") or ""
+    best: HtmlElement | None = None
+    best_text = ""
+    for element in xpaths.TITLE_CANDIDATES_XPATH(tree):
+        text = text_of(element)
+        if len(text) < 4 or len(text) > 200:
+            continue
+        if wanted and (text == wanted or wanted.startswith(text) or text in wanted):
+            if len(text) > len(best_text):
+                best, best_text = element, text
+    if meta.get("title"):
+        return meta["title"], best
+    if best is not None and len(best_text) >= 6:
+        return best_text, best
+    if meta.get("og_title"):
+        return strip_site_suffix(meta["og_title"], meta.get("site_name")), best
+    if page_title:
+        return strip_site_suffix(page_title, meta.get("site_name")), best
+    headings = [text_of(h) for h in tree.iter("h1") if text_of(h)]
+    return (headings[0] if headings else None), None
+
+
+def document_order(tree: HtmlElement) -> dict[HtmlElement, int]:
+    """Map every element to its position in document order."""
+    return {element: index for index, element in enumerate(tree.iter())}
+
+
+def find_info_credits(
+    tree: HtmlElement, title_element: HtmlElement | None, body_element: HtmlElement | None
+) -> Credits:
+    """Read the info line(s) printed between the title and the body.
+
+    Only short elements after the title (and, when the body is known, before its end) are
+    read, so dates in the header, sidebars or the text itself are never taken.
+
+    Args:
+        tree: The parsed page.
+        title_element: The element showing the title, if found.
+        body_element: The article body container, if found.
+
+    Returns:
+        The credits found (published, source, authors, editors).
+    """
+    order = document_order(tree)
+    start = order.get(title_element, -1) if title_element is not None else -1
+    stop = len(order)
+    if body_element is not None:
+        stop = order[body_element]
+        if start >= stop:
+            start = -1
+    credits = Credits()
+    candidates: list[HtmlElement] = []
+    in_text = False
+    for element in tree.iter("div", "p", "span", "td", "li", "h5", "h6", "em", "font", "small"):
+        position = order[element]
+        if position <= start:
+            continue
+        if title_element is not None and element in title_element.iterancestors():
+            continue
+        text = text_of(element)
+        if element.tag == "p" and is_prose(text):
+            # The text has begun: dates further down belong to it or to other articles.
+            in_text = True
+        if not text or len(text) > MAX_INFO_CHARS:
+            continue
+        if any(ancestor in candidates for ancestor in element.iterancestors()):
+            continue
+        normalised = normalise_text(text)
+        if in_text or position >= stop:
+            # After the text only credit lines count ("编辑:张成付" under a magazine article).
+            if is_credit_line(normalised):
+                found = parse_info_line(normalised)
+                credits.editors = merge_names(credits.editors, found.editors)
+                credits.authors = merge_names(credits.authors, found.authors)
+                credits.source = credits.source or found.source
+                candidates.append(element)
+            continue
+        issue = ISSUE_LINE_RE.match(normalised)
+        if issue:
+            credits.source = credits.source or issue.group("source")
+            continue
+        if not LABEL_RE.search(normalised) or not is_info_line(normalised):
+            continue
+        candidates.append(element)
+        credits.merge(parse_info_line(normalised))
+    if credits.published is None or not credits.authors:
+        credits.merge(_credits_from_classes(tree, order, start, stop))
+    return credits
+
+
+def _credits_from_classes(
+    tree: HtmlElement, order: dict[HtmlElement, int], start: int, stop: int
+) -> Credits:
+    """Read unlabelled date and author spans (``<span class="date">``) near the title."""
+    credits = Credits()
+    for element in xpaths.DATE_ELEMENT_XPATH(tree):
+        if start < order[element] < stop and len(text_of(element)) <= 60:
+            credits.published = parse_date(text_of(element))
+            if credits.published:
+                break
+    for element in xpaths.AUTHOR_ELEMENT_XPATH(tree):
+        text = normalise_text(text_of(element))
+        if start < order[element] < stop and 0 < len(text) <= 30:
+            credits.authors = merge_names(
+                credits.authors, split_names(text.split("：")[-1].split(":")[-1])
+            )
+    return credits
+
+
+def extract_column(tree: HtmlElement, meta: dict[str, str]) -> str | None:
+    """Return the news section (栏目): ColumnName meta, else the breadcrumb's last item."""
+    if meta.get("column"):
+        return meta["column"]
+    for element in xpaths.BREADCRUMB_XPATH(tree):
+        items = [text_of(a) for a in element.iter("a") if text_of(a)]
+        text = text_of(element)
+        tail = re.split(r"\s*[>›»＞/]+\s*", text)[-1].strip() if text else ""
+        if tail and tail not in ("正文", "详情", "内容") and len(tail) <= 20:
+            return tail
+        if items:
+            return items[-1]
+    return None
+
+
+def extract_keywords(tree: HtmlElement, meta: dict[str, str]) -> str | None:
+    """Return keywords from the Keywords meta or a ``关键词:`` block of links."""
+    if meta.get("keywords"):
+        words = [w for w in re.split(r"[,，;；、\s]+", meta["keywords"]) if w]
+        return ",".join(dict.fromkeys(words)) or None
+    for element in xpaths.KEYWORD_ELEMENT_XPATH(tree):
+        words = [text_of(a) for a in element.iter("a") if text_of(a)]
+        if words and len(words) <= 20:
+            return ",".join(dict.fromkeys(words))
+    return None
