@@ -28,3 +28,6 @@ lint: install
 
 clean:
 	rm -rf $(VENV) data/news.db data/news.db-wal data/news.db-shm
+
+bench: install
+	$(BIN)/python -m bench.run

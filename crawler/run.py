@@ -39,7 +39,7 @@ def crawl_sites(db_path: str, site_ids: Iterable[str] = (), *, sample: bool = Fa
     run_id = new_run_id()
     merged = dict(settings or {})
     merged["DANGJIAN_RUN_ID"] = run_id
-    process = CrawlerProcess(crawl_settings(db_path, sites_path, merged), install_root_handler=True)
+    process = CrawlerProcess(crawl_settings(db_path, sites_path, merged))
     process.crawl(NewsSpider, sites=",".join(site_ids), sample="1" if sample else "")
     process.start()
     return run_id

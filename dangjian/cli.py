@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -219,21 +218,21 @@ def demo(db_path: str, port: int, size: int) -> None:
     click.echo(f"serving {len(handle.addresses)} sample sites:")
     for site_id, url in handle.addresses.items():
         click.echo(f"  {site_id:<20} {url}")
-    with tempfile.TemporaryDirectory() as tmp:
-        registry = os.path.join(tmp, "sites.yml")
-        write_sample_registry(handle.addresses, registry, size)
-        cmd = [sys.executable, "-m", "dangjian", "crawl", "--sample", "--sites", registry,
-               "--db", db_path, "--log-level", "WARNING"]
-        proc = subprocess.Popen(cmd)
-        try:
-            proc.wait()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait(timeout=30)
-            handle.stop()
-            raise
-    handle.stop()
-    click.echo(f"\nDatasette on http://127.0.0.1:{port}/news/articles (Ctrl-C to stop)")
-    time.sleep(0.1)
-    ctx = click.get_current_context()
-    ctx.invoke(serve, db_path=db_path, host="127.0.0.1", port=port, metadata_path=None)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            registry = os.path.join(tmp, "sites.yml")
+            write_sample_registry(handle.addresses, registry, size)
+            cmd = [sys.executable, "-m", "dangjian", "crawl", "--sample", "--sites", registry,
+                   "--db", db_path, "--log-level", "WARNING"]
+            proc = subprocess.Popen(cmd)
+            try:
+                proc.wait()
+            except KeyboardInterrupt:
+                proc.terminate()
+                proc.wait(timeout=30)
+                raise
+        # The sample sites keep serving so the articles' original URLs open in a browser.
+        ctx = click.get_current_context()
+        ctx.invoke(serve, db_path=db_path, host="127.0.0.1", port=port, metadata_path=None)
+    finally:
+        handle.stop()
