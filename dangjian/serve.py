@@ -11,8 +11,8 @@ from datasette.database import Database
 
 from pipeline.errors import StoreError
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_METADATA = REPO_ROOT / "metadata.yml"
+# A link to the top-level metadata.yml in a checkout, a copy in an installed package.
+DEFAULT_METADATA = Path(__file__).with_name("metadata.yml")
 DATABASE_NAME = "news"
 
 
