@@ -6,6 +6,7 @@ import logging
 from collections import Counter, defaultdict
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 
 from pipeline.ingest import ingest_page
@@ -28,8 +29,8 @@ class StorePipeline:
     """Write every page (and its article or failure) to the SQLite database ``DANGJIAN_DB``.
 
     Opens one ``crawl_runs`` row per site when the spider opens and closes each with its
-    counts and a status: ``ok``, ``partial`` (some pages failed) or ``failed`` (no page
-    could be fetched, or the crawl was cut short).
+    counts and a status: ``ok``, ``partial`` (some pages failed, or the crawl was cut
+    short) or ``failed`` (no page could be fetched).
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -40,7 +41,11 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        return cls(crawler)
+        pipeline = cls(crawler)
+        # Pipelines close before the close reason is known; the run is finished on the
+        # spider_closed signal, which carries it ("finished", "shutdown", ...).
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def open_spider(self, spider: Any = None) -> None:
         spider = spider or self.crawler.spider
@@ -71,15 +76,13 @@ class StorePipeline:
                 logger.warning("failed %s: %s", item.page.url, outcome.reason)
         return item
 
-    def close_spider(self, spider: Any = None) -> None:
-        spider = spider or self.crawler.spider
+    def spider_closed(self, spider: Any, reason: str) -> None:
         if self.store is None:
             return
-        reason = self.crawler.stats.get_value("finish_reason") or "finished"
         for site in spider.sites:
             counts = self.counts[site.id]
             if reason != "finished":
-                status = "failed"
+                status = "partial" if counts["pages"] else "failed"
                 why = f"crawl stopped early: {reason}"
             elif counts["pages"] == 0:
                 status, why = "failed", "no page could be fetched"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
 import time
@@ -141,8 +142,8 @@ def test_second_crawl_adds_no_articles(crawled, sample_sites, tmp_path):
     assert runs == 2, result.output
 
 
-def test_killed_crawl_leaves_a_sound_database(sample_sites, tmp_path):
-    db = tmp_path / "killed.db"
+def interrupt_crawl(sample_sites, db, sig):
+    """Start a crawl, wait until it has stored 20 pages, then send ``sig``."""
     proc = subprocess.Popen(
         dangjian("crawl", "--sample", "--sites", str(sample_sites.registry), "--db", str(db),
                  "--no-progress"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -150,7 +151,7 @@ def test_killed_crawl_leaves_a_sound_database(sample_sites, tmp_path):
         deadline = time.monotonic() + 120
         pages = 0
         while time.monotonic() < deadline and pages < 20:
-            time.sleep(0.2)
+            time.sleep(0.1)
             if db.exists():
                 try:
                     pages = sqlite3.connect(db, timeout=1).execute(
@@ -158,10 +159,25 @@ def test_killed_crawl_leaves_a_sound_database(sample_sites, tmp_path):
                 except sqlite3.OperationalError:
                     pages = 0
         assert proc.poll() is None, "crawl finished before it could be interrupted"
-        proc.kill()
-        proc.wait(timeout=30)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
     finally:
         stop(proc)
+
+
+def test_killed_crawl_leaves_a_sound_database(sample_sites, tmp_path):
+    db = tmp_path / "killed.db"
+    interrupt_crawl(sample_sites, db, signal.SIGKILL)
     conn = sqlite3.connect(db)
     assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
     assert conn.execute("select count(*) from pages").fetchone()[0] >= 20
+
+
+def test_interrupted_crawl_is_recorded_as_cut_short(sample_sites, tmp_path):
+    db = tmp_path / "interrupted.db"
+    interrupt_crawl(sample_sites, db, signal.SIGINT)
+    conn = sqlite3.connect(db)
+    statuses = {r[0] for r in conn.execute("select status from crawl_runs")}
+    reasons = {r[0] for r in conn.execute("select reason from crawl_runs")}
+    assert statuses <= {"partial", "failed"} and statuses
+    assert reasons == {"crawl stopped early: shutdown"}
