@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8001
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench clean eval
 
 install: $(STAMP)
 
@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/dangjian demo --port $(PORT)
 
 test: install
+	bash scripts/install-test-deps.sh
 	$(BIN)/python -m pytest -q
 
 lint: install
@@ -31,3 +32,7 @@ clean:
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Extraction quality on the labelled pages in tests/pages, beside bare trafilatura.
+eval: install
+	$(BIN)/python -m pipeline.evaluate

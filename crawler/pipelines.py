@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter, defaultdict
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from crawler.health import BLOCKED_STAT, HealthOptions, evaluate_run, send_alerts
+from crawler.incremental_crawl import NotModifiedItem
 from pipeline.ingest import ingest_page
 from pipeline.store import Store
 
@@ -38,6 +41,8 @@ class StorePipeline:
         self.db_path = crawler.settings.get("DANGJIAN_DB")
         self.store: Store | None = None
         self.counts: dict[str, Counter[str]] = defaultdict(Counter)
+        # Pages a resumed run stored before it was killed: not stored a second time.
+        self.stored: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -51,7 +56,11 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.store = Store(self.db_path)
         self.store.save_sites(site.raw for site in spider.sites)
-        self.store.start_run(spider.run_id, [s.id for s in spider.sites])
+        started = {r["site_id"] for r in self.store.db["crawl_runs"].rows_where(
+            "run_id = ?", [spider.run_id])}
+        if started:
+            self._resume(spider.run_id)
+        self.store.start_run(spider.run_id, [s.id for s in spider.sites if s.id not in started])
         logger.info("run %s: crawling %d site(s) into %s", spider.run_id, len(spider.sites),
                     self.db_path)
 
@@ -64,6 +73,14 @@ class StorePipeline:
             self.counts[item.site_id]["failures"] += 1
             stats.inc_value("dangjian/outcome/failure")
             logger.warning("fetch failed %s: %s", item.url, item.reason)
+            return item
+        if isinstance(item, NotModifiedItem):
+            self.store.note_not_modified(item.url, item.fetched_at, item.run_id)
+            self.counts[item.site_id]["not_modified"] += 1
+            stats.inc_value("dangjian/outcome/not-modified")
+            return item
+        if isinstance(item, PageItem) and item.page.url in self.stored:
+            stats.inc_value("dangjian/resume/already_stored")
             return item
         if isinstance(item, PageItem):
             outcome = ingest_page(self.store, item.page)
@@ -79,9 +96,14 @@ class StorePipeline:
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.store is None:
             return
+        stats = self.crawler.stats
+        options = HealthOptions.from_settings(self.crawler.settings)
         for site in spider.sites:
             counts = self.counts[site.id]
-            if reason != "finished":
+            blocked = stats.get_value(BLOCKED_STAT.format(site.id))
+            if blocked:
+                status, why = "blocked", f"anti-bot challenge: {blocked}"
+            elif reason != "finished":
                 status = "partial" if counts["pages"] else "failed"
                 why = f"crawl stopped early: {reason}"
             elif counts["pages"] == 0:
@@ -91,4 +113,28 @@ class StorePipeline:
             else:
                 status, why = "ok", None
             self.store.finish_run(spider.run_id, site.id, counts, status, why)
+            alerts = evaluate_run(self.store.db, spider.run_id, site.id,
+                                  stats.get_value(f"dangjian/links/article/{site.id}", 0),
+                                  options)
+            listed = [{"kind": a.kind, "message": a.message} for a in alerts]
+            self.store.update_run(spider.run_id, site.id, not_modified=counts["not_modified"],
+                                  alerts=json.dumps(listed, ensure_ascii=False) if alerts else None)
+            send_alerts(alerts, self.crawler.settings.get("DANGJIAN_ALERT_WEBHOOK") or None)
         self.store.close()
+
+    def _resume(self, run_id: str) -> None:
+        """Carry on an interrupted run: its counts so far, and the pages it already stored."""
+        assert self.store is not None
+        db = self.store.db
+        self.stored = {r["url"] for r in db.query(
+            "select url from pages where run_id = ?", [run_id])}
+        for row in db.query("select site_id, outcome, count(*) as n from pages "
+                            "where run_id = ? group by site_id, outcome", [run_id]):
+            counts = self.counts[row["site_id"]]
+            counts["pages"] += row["n"]
+            if row["outcome"] in OUTCOME_COUNTERS:
+                counts[OUTCOME_COUNTERS[row["outcome"]]] += row["n"]
+        for row in db.query("select site_id, count(*) as n from failures where run_id = ? "
+                            "and stage = 'fetch' group by site_id", [run_id]):
+            self.counts[row["site_id"]]["failures"] += row["n"]
+        logger.info("run %s: resuming after %d stored page(s)", run_id, len(self.stored))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -9,8 +10,12 @@ import sqlite_utils
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.jobs import SiteLocks, jobs_dir, recover_interrupted
 from crawler.registry import load_registry, select_sites
+from crawler.scheduler import due_sites
 from crawler.spiders.news import NewsSpider, new_run_id
+
+logger = logging.getLogger(__name__)
 
 
 def crawl_settings(db_path: str, sites_path: str | None = None,
@@ -27,21 +32,41 @@ def crawl_settings(db_path: str, sites_path: str | None = None,
 
 
 def crawl_sites(db_path: str, site_ids: Iterable[str] = (), *, sample: bool = False,
-                sites_path: str | None = None, settings: Mapping[str, Any] | None = None) -> str:
+                sites_path: str | None = None, settings: Mapping[str, Any] | None = None,
+                due: bool = False) -> str | None:
     """Crawl the selected sites into ``db_path`` and return the run id.
+
+    With ``due``, only the sites whose schedule makes them due (crawler/scheduler.py).
+    Sites another process is crawling are skipped (crawler/jobs.py); returns None when no
+    site is left to crawl.
 
     Raises:
         SiteConfigError: the registry is invalid or names an unknown site.
     """
     site_ids = list(site_ids)
     # Validate the selection before starting the reactor, so a typo is a clear error.
-    select_sites(load_registry(sites_path), site_ids, sample)
-    run_id = new_run_id()
+    sites = select_sites(load_registry(sites_path), site_ids, sample)
+    if due:
+        sites = due_sites(db_path, sites)
     merged = dict(settings or {})
-    merged["DANGJIAN_RUN_ID"] = run_id
-    process = CrawlerProcess(crawl_settings(db_path, sites_path, merged))
-    process.crawl(NewsSpider, sites=",".join(site_ids), sample="1" if sample else "")
-    process.start()
+    locks = SiteLocks(jobs_dir(db_path, merged.get("DANGJIAN_JOBS_DIR")
+                               or crawl_settings(db_path).get("DANGJIAN_JOBS_DIR")))
+    busy = locks.acquire(s.id for s in sites)
+    for site_id in busy:
+        logger.warning("site %s is being crawled by another process; skipped", site_id)
+    ids = [s.id for s in sites if s.id not in busy]
+    if not ids:
+        locks.release()
+        return None
+    try:
+        # A run killed (SIGKILL, power loss) before it finished is carried on, not redone.
+        run_id = recover_interrupted(db_path, ids) or new_run_id()
+        merged["DANGJIAN_RUN_ID"] = run_id
+        process = CrawlerProcess(crawl_settings(db_path, sites_path, merged))
+        process.crawl(NewsSpider, sites=",".join(ids), sample="1" if sample else "")
+        process.start()
+    finally:
+        locks.release()
     return run_id
 
 

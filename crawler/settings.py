@@ -10,14 +10,33 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # -- dangjian ------------------------------------------------------------------------------
+# POST every alert (blocked site, layout change, failure-rate jump) as JSON here; off when empty.
+DANGJIAN_ALERT_WEBHOOK = os.environ.get("DANGJIAN_ALERT_WEBHOOK", "")
 # The SQLite database the crawl writes to.
 DANGJIAN_DB = os.environ.get("DANGJIAN_DB", "data/news.db")
+# Health alerts (crawler/health.py): a run's failure rate at least this high, and this much
+# above the site's previous runs, is a jump; this many runs without a new article is stale.
+DANGJIAN_HEALTH_FAILURE_JUMP = 0.2
+DANGJIAN_HEALTH_FAILURE_RATE = 0.3
+DANGJIAN_HEALTH_STALE_RUNS = 5
+# Skip known articles, stop paging at known list pages, send conditional requests.
+DANGJIAN_INCREMENTAL = True
+# Per-site lock files (one crawl of a site at a time); next to the database when empty.
+DANGJIAN_JOBS_DIR = os.environ.get("DANGJIAN_JOBS_DIR", "")
 # Show a progress line on a terminal ("auto"), always ("on") or never ("off").
 DANGJIAN_PROGRESS = "auto"
 # Run id stamped on every page, failure and crawl_runs row; generated when empty.
 DANGJIAN_RUN_ID = ""
 # The site registry; the bundled crawler/sites.yml when empty.
 DANGJIAN_SITES = os.environ.get("DANGJIAN_SITES", "")
+# First retry waits this many seconds, each next one twice as long, up to the maximum.
+DANGJIAN_RETRY_BACKOFF = 2.0
+DANGJIAN_RETRY_BACKOFF_MAX = 60.0
+# Revisit articles published in the last DAYS days once not seen for AFTER seconds
+# (edits, takedowns), at most MAX per site and run.
+DANGJIAN_REVISIT_AFTER = 3 * 86400
+DANGJIAN_REVISIT_DAYS = 30
+DANGJIAN_REVISIT_MAX = 200
 
 # -- politeness ----------------------------------------------------------------------------
 AUTOTHROTTLE_ENABLED = True
@@ -36,10 +55,19 @@ USER_AGENT = os.environ.get(
 )
 
 # -- components ----------------------------------------------------------------------------
+# Keeps CONCURRENT_REQUESTS_PER_DOMAIN for hosts without a delay (crawler/politeness.py).
+DOWNLOADER = "crawler.politeness.PoliteDownloader"
 DOWNLOADER_MIDDLEWARES = {
     # Runs after robots.txt (100) and before the download: a request for a host outside
     # its site's allowed hosts never leaves the machine, redirects included.
     "crawler.middlewares.HostGuardMiddleware": 110,
+    # ETag / Last-Modified of the stored page as If-None-Match / If-Modified-Since.
+    "crawler.incremental_crawl.ConditionalRequestMiddleware": 120,
+    # Retries wait exponentially longer (Scrapy's own retries at once).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.politeness.BackoffRetryMiddleware": 550,
+    # Next to the downloader, so it sees a challenge before redirects and retries do.
+    "crawler.health.AntiBotMiddleware": 950,
 }
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,
@@ -49,6 +77,20 @@ EXTENSIONS = {
 ITEM_PIPELINES = {
     "crawler.pipelines.StorePipeline": 300,
 }
+
+# -- distributed mode (docs/distributed.md) ------------------------------------------------
+# Used only by `dangjian worker` / `enqueue` / `ingest`; `dangjian crawl` never touches Redis.
+# A worker's request fingerprints of a run expire this long after the run's last new URL.
+DANGJIAN_REDIS_DUPEFILTER_TTL = 3 * 86400
+# Prefix of every Redis key, so several crawls can share one Redis.
+DANGJIAN_REDIS_PREFIX = os.environ.get("DANGJIAN_REDIS_PREFIX", "dangjian")
+# Workers slow down while more pages than this wait in the stream for the ingester.
+DANGJIAN_REDIS_STREAM_MAX = 20_000
+# Seconds a worker's heartbeat lives; a worker silent that long is taken for dead.
+DANGJIAN_REDIS_WORKER_TTL = 15
+# scrapy-redis: a worker stops after the shared queue has been empty this many seconds.
+MAX_IDLE_TIME_BEFORE_CLOSE = 30
+REDIS_URL = os.environ.get("REDIS_URL", "")
 
 # -- misc ----------------------------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"

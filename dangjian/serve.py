@@ -14,6 +14,14 @@ from pipeline.errors import StoreError
 # A link to the top-level metadata.yml in a checkout, a copy in an installed package.
 DEFAULT_METADATA = Path(__file__).with_name("metadata.yml")
 DATABASE_NAME = "news"
+# Settings we ship (issue 5). Facet suggestions would scan every row a search matches, so they
+# are off; queries get room to spare, facets give up early (Datasette then shows them as timed
+# out, never a 400 page), and the plugin skips the count of searches with very many matches.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "suggest_facets": False,
+    "sql_time_limit_ms": 3000,
+    "facet_time_limit_ms": 200,
+}
 
 
 def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
@@ -32,6 +40,6 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
     metadata = yaml.safe_load(metadata_path.read_text(encoding="utf-8")) \
         if metadata_path.exists() else {}
     # The metadata describes the database as "news" whatever the file is called.
-    ds = Datasette([], metadata=metadata, settings=settings or {})
+    ds = Datasette([], metadata=metadata, settings={**DEFAULT_SETTINGS, **(settings or {})})
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds

@@ -31,7 +31,7 @@ WIDGET_RE = re.compile(
     r"|^[【\[]?\s*[大中小]\s*[|｜]?\s*[中]\s*[|｜]?\s*[小][\]】]?"
     r"|^[【\[(（]?\s*(打印(本页|文章|此页)?|关闭(窗口|本页)?|返回顶部|收藏|纠错|我要纠错|分享(到)?)\s*[\]】)）]?"
     r"|扫一扫|扫码|二维码|用微信扫描|微信扫描"
-    r"|^(APP|客户端)下载|^下载(APP|客户端)"
+    r"|^(APP|客户端)下载|^下载.{0,8}(APP|客户端)|^打开.{0,6}(APP|客户端)"
     r"|^(浏览次数|点击数|阅读数|访问量|浏览量)\s*[:：]"
     r"|^\[?\s*(打印|关闭)\s*\]?\s*\[?\s*(打印|关闭)\s*\]?$",
 )
@@ -97,12 +97,14 @@ def is_info_line(text: str) -> bool:
         has_info_label = bool(INFO_LABEL_RE.search(text))
         return has_info_label and bool(credits.published or LABEL_ONLY_RE.match(text))
     match = DATE_RE.search(text)
-    if match is None:
+    if match is None or TODAY_RE.search(text):
+        # "今天是2023年05月15日 星期一" in the header is the day of the visit.
         return False
     rest = (text[: match.start()] + text[match.end() :]).strip()
     return han_count(rest) <= 6 and len(rest) <= 16 and not SENTENCE_END_RE.search(rest)
 
 
+TODAY_RE = re.compile(r"今天是|今日是|今天|当前时间|现在时间")
 PUBLISHED_LABEL_RE = re.compile(r"^\s*[【\[(（]?\s*(发布时间|发布日期|发表时间)\s*[:：]")
 # Labels that only info lines carry; a bare "时间:" may open a notice's own content.
 INFO_LABEL_RE = re.compile(r"发布|来源|作者|编辑|责编|浏览|点击|字号|稿源|阅读")

@@ -39,6 +39,10 @@ LABELS: dict[str, tuple[str, ...]] = {
         "图片",
         "通讯员",
         "浏览次数",
+        "浏览量",
+        "阅读数",
+        "点击量",
+        "访问次数",
         "访问量",
         "阅读量",
         "点击数",
@@ -57,7 +61,7 @@ LABEL_RE = re.compile(
     r"[【\[(（]?\s*(" + "|".join(sorted(LABEL_KIND, key=len, reverse=True)) + r")\s*[:：]\s*"
 )
 # A value ends at a wide gap or at a separator; names inside a value are split on these.
-VALUE_END_RE = re.compile(r"\s{2,}|[|｜【】\[\]]|(?<=\S)\s+(?=\d{4}[-/.年])")
+VALUE_END_RE = re.compile(r"\s{2,}|\u3000|[|｜【】\[\]]|(?<=\S)\s+(?=\d{4}[-/.年])")
 NAME_SPLIT_RE = re.compile(r"[、,，;；/\s]+")
 HAN_NAME_RE = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
 
@@ -70,6 +74,15 @@ ROLE_RE = re.compile(
 LEAD_BYLINE_RE = re.compile(
     r"^(?P<outlet>[\u4e00-\u9fff\d]{1,24}?(?:讯|电))\s*[（(](?P<inner>[^()（）]{2,60})[)）]"
 )
+# "文/张晓雯 图/刘洋" or "文/张三 摄影/李四": the writer, then photo credits that are not authors.
+SLASH_BYLINE_RE = re.compile(
+    r"^(?:文|文字|撰文|作者)\s*[/／]\s*(?P<names>[\u4e00-\u9fff·]{2,6}(?:[、\s][\u4e00-\u9fff·]{2,6})*?)"
+    r"(?:\s+(?:图|图片|摄影|摄|视频)\s*[/／]\s*[\u4e00-\u9fff·、\s]{2,20})?$"
+)
+BRACKETED_WIDGET_RE = re.compile(r"[【\[]\s*(纠错|我要纠错|打印|关闭|收藏|分享)\s*[】\]]")
+# "来源：《求是》2023/10", "《人民日报》（2023年05月06日 第04版）": the publication's name only.
+PUBLICATION_RE = re.compile(r"^《(?P<name>[^《》]{1,30})》")
+SOURCE_LABEL_RE = re.compile(r"^\s*(信息来源|文章来源|新闻来源|来源|稿源|出处)\s*[:：]\s*")
 PAREN_BYLINE_RE = re.compile(r"^[（(](?P<inner>[^()（）]{2,60})[)）]$")
 
 
@@ -92,6 +105,27 @@ class Credits:
         self.source = self.source or other.source
         self.authors = merge_names(self.authors, other.authors)
         self.editors = merge_names(self.editors, other.editors)
+
+
+def clean_source(value: str | None) -> str | None:
+    """Reduce a 来源 value to the outlet's name.
+
+    Meta tags sometimes repeat the label (``来源：人民网``) and magazines are cited with their
+    issue (``《求是》2023/10``): both give the name alone.
+
+    Args:
+        value: The value as found in a meta tag or an info line.
+
+    Returns:
+        The outlet's name, or None when nothing is left.
+    """
+    if not value:
+        return None
+    value = SOURCE_LABEL_RE.sub("", value).strip()
+    publication = PUBLICATION_RE.match(value)
+    if publication:
+        value = publication.group("name")
+    return value.strip() or None
 
 
 def merge_names(first: list[str], second: list[str]) -> list[str]:
@@ -159,6 +193,11 @@ def parse_info_line(text: str) -> Credits:
     if credits.published is None:
         credits.published = parse_date(text)
     credits.leftover = " ".join(part.strip() for part in leftover if part.strip())
+    # "2023-08-01 07:50 | 来源：浙江日报 | 记者 陈昊 通讯员 张彬": an unlabelled byline segment.
+    for segment in re.split(r"[|｜]", credits.leftover):
+        names = parse_byline(segment)
+        if names:
+            credits.authors = merge_names(credits.authors, names)
     return credits
 
 
@@ -171,7 +210,8 @@ def is_credit_line(text: str) -> bool:
     Returns:
         True when every part of the line is a label and its short value.
     """
-    stripped = text.strip()
+    # Xinhua prints "【纠错】 【责任编辑:刘阳 】": widget words beside the credits do not count.
+    stripped = BRACKETED_WIDGET_RE.sub(" ", text).strip()
     if not stripped or len(stripped) > 80:
         return False
     matches = list(LABEL_RE.finditer(stripped))
@@ -198,6 +238,9 @@ def parse_byline(text: str) -> list[str] | None:
         The names in order, or None when the text holds anything besides roles and names.
     """
     stripped = text.strip().strip("()（）")
+    slashed = SLASH_BYLINE_RE.match(stripped)
+    if slashed:
+        return split_names(slashed.group("names"))
     if not stripped or len(stripped) > 60 or not ROLE_RE.match(stripped):
         return None
     names: list[str] = []

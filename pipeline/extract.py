@@ -22,7 +22,7 @@ from trafilatura import bare_extraction
 
 from pipeline import xpaths
 from pipeline.boilerplate import clean_paragraphs, han_count
-from pipeline.bylines import split_names
+from pipeline.bylines import clean_source, split_names
 from pipeline.dates import find_date_in_url, parse_date
 from pipeline.decode import decode_html
 from pipeline.errors import DecodeError
@@ -127,6 +127,12 @@ def _link_density(element: HtmlElement) -> float:
     return linked / total
 
 
+def is_boilerplate_element(element: HtmlElement) -> bool:
+    """Tell whether an element's class or id names a widget, menu, footer or sidebar."""
+    test = xpaths.BOILERPLATE_ATTR_RE.search
+    return bool(test(element.get("class") or "") or test(element.get("id") or ""))
+
+
 def prune_boilerplate(tree: HtmlElement, protect: HtmlElement | None = None) -> HtmlElement:
     """Remove scripts, widgets, navigation, footers and related lists from a tree.
 
@@ -146,8 +152,10 @@ def prune_boilerplate(tree: HtmlElement, protect: HtmlElement | None = None) -> 
             protect is None or element not in protect.iterancestors()
         ):
             element.drop_tree()
-    for element in xpaths.BOILERPLATE_XPATH(tree):
+    for element in xpaths.ATTRIBUTED_XPATH(tree):
         if element.getparent() is None or element.tag in ("body", "html"):
+            continue
+        if not is_boilerplate_element(element):
             continue
         if protect is not None and (element is protect or element in protect.iterancestors()):
             continue
@@ -308,6 +316,7 @@ def extract_page(
     meta = extract_meta(tree)
     page.url = extract_url(tree, meta, url)
     page.site_name = meta.get("site_name")
+    page.site_code = meta.get("site_code")
     page.column = extract_column(tree, meta)
     page.keywords = extract_keywords(tree, meta)
 
@@ -343,8 +352,12 @@ def extract_page(
     page.published = choose_published(
         parse_date(meta.get("published")), credits.published, find_date_in_url(page.url)
     )
-    page.source = normalise_text(meta["source"]) if meta.get("source") else credits.source
-    authors = known_authors or credits.authors
+    page.source = clean_source(
+        normalise_text(meta["source"]) if meta.get("source") else credits.source
+    )
+    # The Author meta is checked against the page: TRS and Hanweb often fill it with the
+    # account that entered the article, so a byline or 作者 label the page shows wins.
+    authors = credits.authors or known_authors
     page.author = "、".join(authors) if authors else None
     page.editor = "、".join(credits.editors) if credits.editors else None
     page.keywords = page.keywords or cleaned.keywords

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
+from pipeline.clusters import assign_cluster
 from pipeline.dedupe import canonical_url, content_hash
 from pipeline.extract import extract_page
-from pipeline.model import RawPage
+from pipeline.model import ExtractedPage, RawPage
 from pipeline.store import Store
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
         outcome = _classify(page)
         if outcome is not None:
             store.save_page(page, outcome.kind, outcome.reason)
+            if page.status in (404, 410):
+                # A stored article whose page is gone was taken down: mark it, keep it.
+                store.mark_taken_down(canonical_url(page.final_url or page.url), page.fetched_at)
             if outcome.kind == "failure":
                 stage = "http" if page.status >= 400 else "fetch"
                 store.save_failure(url=page.url, stage=stage, reason=outcome.reason or "",
@@ -67,36 +72,12 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
             store.save_page(page, "not-article", extracted.reason)
             return Outcome("not-article", extracted.reason)
         page_id = store.save_page(page, "article")
-        published = extracted.published or ""
-        written = store.save_article(
-            {
-                "url": canonical_url(page.final_url or page.url),
-                "site_id": page.site_id,
-                "title": extracted.title,
-                "published": extracted.published,
-                "published_month": published[:7] or None,
-                "published_year": published[:4] or None,
-                "source": extracted.source,
-                "author": extracted.author,
-                "editor": extracted.editor,
-                "column_name": extracted.column,
-                "keywords": extracted.keywords,
-                "script": extracted.script,
-                "text": extracted.text,
-                "title_original": extracted.title_original,
-                "text_original": extracted.text_original,
-                "encoding": extracted.encoding,
-                "site_name": extracted.site_name,
-                "flags": json.dumps(extracted.flags) if extracted.flags else None,
-                "content_hash": content_hash(extracted.text or ""),
-                "page_id": page_id,
-                "run_id": page.run_id,
-                "last_seen": page.fetched_at,
-            }
-        )
+        written = store.save_article(article_row(page, extracted, page_id))
         kind = written.change
-        if kind == "new" and written.duplicate_of is not None:
-            kind = "duplicate"
+        if kind in ("new", "updated"):
+            cluster = assign_cluster(store.db, written.article_id)
+            if kind == "new" and cluster.joined:
+                kind = "duplicate"
         store.db["pages"].update(page_id, {"outcome": kind})
         logger.debug("%s %s", kind, page.url)
         return Outcome(kind, None, written.article_id)
@@ -112,3 +93,33 @@ def _classify(page: RawPage) -> Outcome | None:
     if page.kind == "list":
         return Outcome("list")
     return None
+
+
+def article_row(page: RawPage, extracted: ExtractedPage, page_id: int) -> dict[str, Any]:
+    """Return the ``articles`` row for an extracted article (shared with reprocessing)."""
+    published = extracted.published or ""
+    return {
+        "url": canonical_url(page.final_url or page.url),
+        "site_id": page.site_id,
+        "title": extracted.title,
+        "published": extracted.published,
+        "published_month": published[:7] or None,
+        "published_year": published[:4] or None,
+        "source": extracted.source,
+        "author": extracted.author,
+        "editor": extracted.editor,
+        "column_name": extracted.column,
+        "keywords": extracted.keywords,
+        "script": extracted.script,
+        "text": extracted.text,
+        "title_original": extracted.title_original,
+        "text_original": extracted.text_original,
+        "encoding": extracted.encoding,
+        "site_name": extracted.site_name,
+        "site_code": extracted.site_code,
+        "flags": json.dumps(extracted.flags) if extracted.flags else None,
+        "content_hash": content_hash(extracted.text or ""),
+        "page_id": page_id,
+        "run_id": page.run_id,
+        "last_seen": page.fetched_at,
+    }

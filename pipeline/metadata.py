@@ -9,21 +9,22 @@ only near the title so that a sidebar date or today's date in the header is neve
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml.html import HtmlElement
 
 from pipeline import xpaths
 from pipeline.boilerplate import ISSUE_LINE_RE, is_info_line, is_prose
 from pipeline.bylines import (
-    LABEL_RE,
     Credits,
     is_credit_line,
     merge_names,
+    parse_byline,
     parse_info_line,
     split_names,
 )
 from pipeline.dates import parse_date
-from pipeline.normalise import normalise_text
+from pipeline.normalise import normalise_text, strip_pinyin_annotations
 
 # <meta> names (lower-cased) per field, in order of preference.
 META_KEYS: dict[str, tuple[str, ...]] = {
@@ -42,6 +43,7 @@ META_KEYS: dict[str, tuple[str, ...]] = {
     "source": ("contentsource", "source", "article:source"),
     "author": ("author", "article:author", "contentauthor"),
     "site_name": ("sitename", "og:site_name", "site_name"),
+    "site_code": ("siteidcode",),
     "column": ("columnname", "column", "catalogs"),
     "keywords": ("keywords", "news_keywords", "tags"),
     "url": ("url", "og:url"),
@@ -110,7 +112,7 @@ def strip_site_suffix(title: str, site_name: str | None = None) -> str:
     while len(pieces) > 1:
         last = pieces[-1].strip()
         named = bool(site_name) and (last in site_name or site_name in last)
-        if not (named or SITE_WORDS_RE.search(last) or not last):
+        if not (named or SITE_WORDS_RE.search(normalise_text(last)) or not last):
             break
         pieces.pop()
         separators.pop()
@@ -141,7 +143,9 @@ def extract_title(tree: HtmlElement, meta: dict[str, str]) -> tuple[str | None, 
         text = text_of(element)
         if len(text) < 4 or len(text) > 200:
             continue
-        if wanted and (text == wanted or wanted.startswith(text) or text in wanted):
+        # Mirrors annotate the heading ("機關(guān)") but not <title>: compare without annotations.
+        bare = strip_pinyin_annotations(text)
+        if wanted and (bare == wanted or wanted.startswith(bare) or bare in wanted):
             if len(text) > len(best_text):
                 best, best_text = element, text
     if meta.get("title"):
@@ -150,10 +154,34 @@ def extract_title(tree: HtmlElement, meta: dict[str, str]) -> tuple[str | None, 
         return best_text, best
     if meta.get("og_title"):
         return strip_site_suffix(meta["og_title"], meta.get("site_name")), best
+    heading = _only_heading(tree, page_title)
+    if heading is not None:
+        return text_of(heading), heading
     if page_title:
         return strip_site_suffix(page_title, meta.get("site_name")), best
     headings = [text_of(h) for h in tree.iter("h1") if text_of(h)]
     return (headings[0] if headings else None), None
+
+
+def _only_heading(tree: HtmlElement, page_title: str) -> HtmlElement | None:
+    """Return the page's one ``<h1>`` when ``<title>`` names only the site.
+
+    E-papers and some old CMSs print the same ``<title>`` (``新华日报数字报``) on every page; the
+    article title is then the ``<h1>`` that the ``<title>`` does not contain (a logo ``<h1>``
+    holding the site name is contained in it).
+    """
+    if page_title and any(
+        page_title in text_of(element) for element in xpaths.TITLE_CANDIDATES_XPATH(tree)
+    ):
+        return None
+    headings = [h for h in tree.iter("h1") if len(text_of(h)) >= 6 and text_of(h) not in page_title]
+    return headings[0] if len(headings) == 1 else None
+
+
+@lru_cache(maxsize=4096)
+def _normalised(text: str) -> str:
+    # Nested elements repeat the same short texts; normalising each once is the hot path.
+    return normalise_text(text)
 
 
 def document_order(tree: HtmlElement) -> dict[HtmlElement, int]:
@@ -201,7 +229,7 @@ def find_info_credits(
             continue
         if any(ancestor in candidates for ancestor in element.iterancestors()):
             continue
-        normalised = normalise_text(text)
+        normalised = _normalised(text)
         if in_text or position >= stop:
             # After the text only credit lines count ("编辑:张成付" under a magazine article).
             if is_credit_line(normalised):
@@ -215,7 +243,12 @@ def find_info_credits(
         if issue:
             credits.source = credits.source or issue.group("source")
             continue
-        if not LABEL_RE.search(normalised) or not is_info_line(normalised):
+        if not is_info_line(normalised):
+            # An unlabelled byline between title and body ("本报记者 吴晓 通讯员 钱进").
+            names = parse_byline(normalised) if len(normalised) <= 60 else None
+            if names:
+                credits.authors = merge_names(credits.authors, names)
+                candidates.append(element)
             continue
         candidates.append(element)
         credits.merge(parse_info_line(normalised))

@@ -51,6 +51,8 @@ class ExtractedPage:
     script: str | None = None
     """``hans`` or ``hant``: the script of the page before conversion."""
     site_name: str | None = None
+    site_code: str | None = None
+    """The SiteIDCode meta tag of government sites (its first 6 digits are the region)."""
     column: str | None = None
     keywords: str | None = None
     error: str | None = None

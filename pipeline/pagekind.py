@@ -33,6 +33,13 @@ def title_like_links(tree: HtmlElement) -> list[str]:
     return [text for a in xpaths.LINK_XPATH(tree) if han_count(text := text_of(a)) >= 6]
 
 
+def count_datastore_records(tree: HtmlElement) -> int:
+    """Return how many list records a Hanweb ``<datastore>`` script holds (0 without one)."""
+    return sum(
+        (script.text or "").count("<record>") for script in xpaths.DATASTORE_XPATH(tree)
+    )
+
+
 def is_paginated(tree: HtmlElement) -> bool:
     """Tell whether a page has a pagination bar (links, or TRS's ``createPageHTML`` script)."""
     for element in xpaths.PAGINATION_XPATH(tree):
@@ -61,6 +68,8 @@ def is_list_page(
     Returns:
         True when the page lists articles rather than holding one.
     """
+    if count_datastore_records(tree) >= 3:
+        return True
     links = set(title_like_links(pruned))
     if len(links) < min_links:
         return False

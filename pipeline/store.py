@@ -7,6 +7,7 @@ in WAL mode, so a crawl killed at any point leaves a database that opens and pas
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import logging
@@ -21,6 +22,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from pipeline import regions, search, terms
+from pipeline.dedupe import url_variants
 from pipeline.errors import StoreError
 from pipeline.model import RawPage
 
@@ -145,6 +148,115 @@ def _initial(db: sqlite_utils.Database) -> None:
     db["failures"].create_index(["run_id", "site_id"])
 
 
+@migrations(name="0004_search")
+def _search(db: sqlite_utils.Database) -> None:
+    """Add the bigram search index (issue 5) and per-article term counts, filled from rows."""
+    # Contentless: the token strings are only needed to build the index, not to read back.
+    # prefix='1' indexes every token under its first character too, so a one-character
+    # query ("党"*) reads one list instead of merging every bigram that starts with it.
+    db.execute(f"CREATE VIRTUAL TABLE {search.FTS_TABLE} USING fts5("
+               "title, text, content='', tokenize='unicode61', prefix='1')")
+    db["article_terms"].create(
+        {"article_id": int, "term": str, "count": int},
+        pk=("article_id", "term"),
+        foreign_keys=[("article_id", "articles", "id")],
+    )
+    db["article_terms"].create_index(["term", "article_id"])
+    # Region facets; copied from the site so analysts filter without a join.
+    for column in ("level", "province", "city", "site_code"):
+        db["articles"].add_column(column, str)
+    db["articles"].create_index(["province", "published"])
+    # Reprint-or-original facet, derived so it can never disagree with duplicate_of (issue 4).
+    db.execute("ALTER TABLE articles ADD COLUMN reprint INTEGER "
+               "GENERATED ALWAYS AS (duplicate_of IS NOT NULL) VIRTUAL")
+    for row in list(db.query("select id, title, text, site_id, site_code from articles")):
+        _index_article(db, row["id"], None, row)
+
+
+def _index_article(db: sqlite_utils.Database, article_id: int, old: Mapping[str, Any] | None,
+                   new: Mapping[str, Any]) -> None:
+    """Keep the search index and term counts of one article in step with its row."""
+    fts = search.FTS_TABLE
+    if old is not None:
+        # A contentless FTS5 table forgets a row only when given the exact tokens it indexed.
+        db.execute(f"INSERT INTO {fts}({fts}, rowid, title, text) VALUES ('delete', ?, ?, ?)",
+                   [article_id, search.index_text(old["title"]), search.index_text(old["text"])])
+        db.execute("DELETE FROM article_terms WHERE article_id = ?", [article_id])
+    db.execute(f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
+               [article_id, search.index_text(new.get("title")),
+                search.index_text(new.get("text"))])
+    # The registry's region wins; a government page's SiteIDCode fills what it leaves out.
+    code = regions.region_from_site_code(new.get("site_code"))
+    db.execute("UPDATE articles SET level = coalesce(s.level, ?), province = coalesce(s.province, ?),"
+               " city = CASE WHEN s.province IS NULL THEN coalesce(s.city, ?) ELSE s.city END "
+               "FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ? WHERE articles.id = ?",
+               [code["level"], code["province"], code["city"], new.get("site_id"), article_id])
+    counts = terms.count_terms(new.get("title"), new.get("text"))
+    if counts:
+        db["article_terms"].insert_all(
+            [{"article_id": article_id, "term": t, "count": n} for t, n in counts.items()],
+            pk=("article_id", "term"))
+
+
+@migrations(name="0003_clusters")
+def _clusters(db: sqlite_utils.Database) -> None:
+    """Add revisions, takedowns, MinHash/LSH tables, clusters and the reprints view (issue 4)."""
+    articles = db["articles"]
+    for column, kind in (("cluster_id", int), ("revision", int), ("taken_down_at", str)):
+        if column not in articles.columns_dict:
+            articles.add_column(column, kind)
+    articles.create_index(["cluster_id"], if_not_exists=True)
+    db["clusters"].create(
+        {"id": int, "original_id": int, "size": int, "sites": int, "first_published": str,
+         "last_published": str, "updated_at": str},
+        pk="id", foreign_keys=[("original_id", "articles", "id")], if_not_exists=True)
+    db["article_revisions"].create(
+        {"id": int, "article_id": int, "revision": int, "seen_at": str, "page_id": int,
+         "run_id": str, "content_hash": str, "title": str, "text": str, "changed": str,
+         "diff": str, "chars_added": int, "chars_removed": int},
+        pk="id", not_null={"article_id", "revision"},
+        foreign_keys=[("article_id", "articles", "id")], if_not_exists=True)
+    db["article_revisions"].create_index(["article_id", "revision"], unique=True,
+                                         if_not_exists=True)
+    # What LSH needs, so adding an article is a few index look-ups: its MinHash signature and
+    # one row per band. WITHOUT ROWID keeps the (band_hash, article_id) B-tree the only copy.
+    db.execute("CREATE TABLE IF NOT EXISTS article_minhash ("
+               "article_id INTEGER PRIMARY KEY REFERENCES articles(id), signature BLOB NOT NULL)")
+    db.execute("CREATE TABLE IF NOT EXISTS article_bands (band_hash INTEGER NOT NULL, "
+               "article_id INTEGER NOT NULL, PRIMARY KEY (band_hash, article_id)) WITHOUT ROWID")
+    db.execute(REPRINTS_VIEW)
+    db.execute("INSERT INTO article_revisions (article_id, revision, seen_at, page_id, run_id, "
+               "content_hash, title, text, changed) SELECT id, 1, first_seen, page_id, run_id, "
+               "content_hash, title, text, '[\"new\"]' FROM articles")
+    db.execute("UPDATE articles SET revision = 1")
+    from pipeline.clusters import rebuild_clusters  # lazy: clusters imports this module
+
+    rebuild_clusters(db)
+
+
+REPRINTS_VIEW = """CREATE VIEW IF NOT EXISTS reprints AS
+SELECT r.cluster_id, o.id AS original_id, o.site_id AS original_site, o.url AS original_url,
+       o.title AS original_title, o.published AS original_published,
+       r.id AS reprint_id, r.site_id AS reprint_site, r.url AS reprint_url,
+       r.published AS reprint_published,
+       -- A date without a time could be any hour: then the lag is counted in whole days.
+       round(CASE WHEN length(r.published) <= 10 OR length(o.published) <= 10
+             THEN julianday(substr(r.published, 1, 10)) - julianday(substr(o.published, 1, 10))
+             ELSE julianday(r.published) - julianday(o.published) END * 24, 1) AS lag_hours
+FROM articles r JOIN clusters c ON c.id = r.cluster_id JOIN articles o ON o.id = c.original_id
+WHERE r.id != o.id"""
+
+
+@migrations(name="0005_crawl_ops")
+def _crawl_ops(db: sqlite_utils.Database) -> None:
+    """Add 304 counts and health alerts to crawl_runs (issue 6), indexed for per-site history."""
+    runs = db["crawl_runs"]
+    for column, kind in (("not_modified", int), ("alerts", str)):
+        if column not in runs.columns_dict:
+            runs.add_column(column, kind)
+    runs.create_index(["site_id", "started_at"], if_not_exists=True)
+
+
 def utc_now() -> str:
     """Return the current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -184,6 +296,21 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def rebuild_search_index(self) -> int:
+        """Rebuild the search index and term counts of every article; return the count.
+
+        Needed after the tokeniser or the term dictionary changes (issue 5).
+        """
+        fts = search.FTS_TABLE
+        with self.db.atomic():
+            self.db.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
+            self.db.execute("DELETE FROM article_terms")
+            rows = list(self.db.query("select id, title, text, site_id, site_code from articles"))
+            for row in rows:
+                _index_article(self.db, row["id"], None, row)
+        self.db.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")
+        return len(rows)
 
     # -- sites and runs -------------------------------------------------------------------
 
@@ -236,6 +363,28 @@ class Store:
                 pk=("run_id", "site_id"),
             )
 
+    def update_run(self, run_id: str, site_id: str, **fields: Any) -> None:
+        """Set more columns of a site's ``crawl_runs`` row (304 counts, alerts, status)."""
+        with self.db.atomic():
+            self.db["crawl_runs"].upsert({"run_id": run_id, "site_id": site_id, **fields},
+                                         pk=("run_id", "site_id"))
+
+    def note_not_modified(self, url: str, seen_at: str, run_id: str) -> int | None:
+        """Record that the article at ``url`` answered 304 Not Modified: it is still there.
+
+        Returns the article id, or None when no stored article has that URL.
+        """
+        variants = url_variants(url)
+        row = next(iter(self.db.query(
+            f"select id from articles where url in ({', '.join('?' * len(variants))}) "
+            "order by id limit 1", variants)), None)
+        if row is None:
+            return None
+        with self.db.atomic():
+            self.db["articles"].update(row["id"], {"last_seen": seen_at, "run_id": run_id,
+                                                   "taken_down_at": None})
+        return int(row["id"])
+
     # -- pages, articles, failures --------------------------------------------------------
 
     def save_page(self, page: RawPage, outcome: str, reason: str | None = None) -> int:
@@ -279,29 +428,82 @@ class Store:
     def save_article(self, row: dict[str, Any]) -> ArticleWrite:
         """Insert or update the article keyed on ``row["url"]`` (its canonical URL).
 
-        ``row`` holds the articles columns; ``content_hash`` decides whether an existing
-        article changed. ``duplicate_of`` is set to the earliest other article with the
-        same content hash.
+        ``row`` holds the articles columns; a different ``content_hash`` or title makes the
+        page a new revision (``article_revisions`` keeps every version, what changed and
+        when). Clusters and ``duplicate_of`` are set afterwards by ``pipeline.clusters``.
         """
         table = self.db["articles"]
         now = row.get("last_seen") or utc_now()
+        variants = url_variants(row["url"])
         existing = next(iter(self.db.query(
-            "select id, content_hash from articles where url = ?", [row["url"]])), None)
-        dup = next(iter(self.db.query(
-            "select id from articles where content_hash = ? and url != ? order by id limit 1",
-            [row["content_hash"], row["url"]])), None)
-        duplicate_of = dup["id"] if dup else None
-        row = {**row, "duplicate_of": duplicate_of, "last_seen": now}
+            f"select * from articles where url in ({', '.join('?' * len(variants))}) "
+            "order by id limit 1", variants)), None)
+        row = {**row, "last_seen": now}
         if existing is None:
-            table.insert({**row, "first_seen": now})
-            return ArticleWrite(int(table.last_pk), "new", duplicate_of)
-        change = "unchanged" if existing["content_hash"] == row["content_hash"] else "updated"
-        if change == "unchanged":
+            table.insert({**row, "first_seen": now, "revision": 1})
+            article_id = int(table.last_pk)
+            _index_article(self.db, article_id, None, row)
+            self._save_revision(article_id, 1, None, row, ["new"])
+            return ArticleWrite(article_id, "new", None)
+        row["url"] = existing["url"]  # the first URL seen stays the key (http/https twins)
+        changed = [f for f in ("content_hash", "title") if existing[f] != row.get(f)]
+        if not changed:
             table.update(existing["id"], {"last_seen": now, "page_id": row.get("page_id"),
-                                          "run_id": row.get("run_id")})
-        else:
-            table.update(existing["id"], row)
-        return ArticleWrite(int(existing["id"]), change, duplicate_of)
+                                          "run_id": row.get("run_id"), "taken_down_at": None})
+            return ArticleWrite(int(existing["id"]), "unchanged", existing["duplicate_of"])
+        revision = (existing["revision"] or 1) + 1
+        table.update(existing["id"], {**row, "revision": revision, "taken_down_at": None})
+        _index_article(self.db, int(existing["id"]), existing, {**existing, **row})
+        self._save_revision(int(existing["id"]), revision, existing, row,
+                            ["text" if f == "content_hash" else f for f in changed])
+        return ArticleWrite(int(existing["id"]), "updated", existing["duplicate_of"])
+
+    def _save_revision(self, article_id: int, revision: int, old: Mapping[str, Any] | None,
+                       new: Mapping[str, Any], changed: list[str]) -> None:
+        """Record one version of an article, with a line diff against the previous one."""
+        old_lines = (old["text"] or "").splitlines() if old else []
+        new_lines = (new.get("text") or "").splitlines()
+        diff = [d for d in difflib.unified_diff(old_lines, new_lines, lineterm="", n=0)
+                if d[:1] in "+-" and d[:3] not in ("+++", "---")] if old else []
+        self.db["article_revisions"].insert({
+            "article_id": article_id, "revision": revision, "seen_at": new.get("last_seen"),
+            "page_id": new.get("page_id"), "run_id": new.get("run_id"),
+            "content_hash": new.get("content_hash"), "title": new.get("title"),
+            "text": new.get("text"), "changed": json.dumps(changed),
+            "diff": "\n".join(diff) or None,
+            "chars_added": sum(len(d) - 1 for d in diff if d.startswith("+")),
+            "chars_removed": sum(len(d) - 1 for d in diff if d.startswith("-")),
+        })
+
+    def refresh_article(self, article_id: int, fields: Mapping[str, Any]) -> list[str]:
+        """Overwrite the extracted fields of an article whose text and title did not change.
+
+        Used by reprocessing, where a better extractor may find an author or a date that the
+        first run missed; a changed text or title goes through :meth:`save_article` instead.
+
+        Returns:
+            The names of the columns whose value changed (empty when nothing did).
+        """
+        existing = self.db["articles"].get(article_id)
+        changed = {k: v for k, v in fields.items() if k in existing and existing[k] != v}
+        if changed:
+            self.db["articles"].update(article_id, changed)
+        return sorted(changed)
+
+    def mark_taken_down(self, url: str, at: str) -> int | None:
+        """Mark the article at ``url`` as taken down (its page now answers 404/410).
+
+        The row and its revisions stay; returns the article id, or None for an unknown URL.
+        """
+        variants = url_variants(url)
+        row = next(iter(self.db.query(
+            f"select id, taken_down_at from articles where url in "
+            f"({', '.join('?' * len(variants))}) order by id limit 1", variants)), None)
+        if row is None:
+            return None
+        if not row["taken_down_at"]:
+            self.db["articles"].update(row["id"], {"taken_down_at": at})
+        return int(row["id"])
 
     def raw_pages(self, where: str | None = None, params: Iterable[Any] = ()) -> Iterable[RawPage]:
         """Yield stored pages as ``RawPage`` (body decompressed), for re-extraction."""

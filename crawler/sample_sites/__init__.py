@@ -15,8 +15,11 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from .behaviours import Behaviour
 from .catalog import Catalog, Column, SiteSpec, build_catalog
 from .cms_gov import WuchangMuseum, WuhanTzb, XuzhouHanweb
 from .cms_press import GzDaily, MirrorHant, OldDistrict, QikanAggregator
@@ -171,6 +174,7 @@ class SampleSitesHandle:
     addresses: dict[str, str]
     sites: dict[str, SampleSite] = field(repr=False)
     servers: list[SiteServer] = field(repr=False)
+    behaviours: dict[str, Behaviour] = field(default_factory=dict, repr=False)
 
     def stop(self) -> None:
         """Shut every server down and close its socket."""
@@ -186,7 +190,8 @@ class SampleSitesHandle:
 
 
 def start_sample_sites(
-    port: int = DEFAULT_PORT, size: int = 30, host: str | None = None, verbose: bool = False
+    port: int = DEFAULT_PORT, size: int = 30, host: str | None = None, verbose: bool = False,
+    behaviours: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SampleSitesHandle:
     """Serve every sample site on loopback, each in daemon threads.
 
@@ -197,6 +202,8 @@ def start_sample_sites(
         host: ``"127.0.0.1"`` puts every site on that one address with distinct ports (then
             ``port`` must be 0).
         verbose: log each request at INFO.
+        behaviours: per site id, behaviours to switch on (see ``behaviours.py``), e.g.
+            ``{"wuhan-tzb": {"slow": 0.5}, "old-district": {"challenge412": True}}``.
 
     Returns:
         A handle whose ``addresses`` give each site's base URL; call ``stop()`` when done.
@@ -204,10 +211,16 @@ def start_sample_sites(
     if host is not None and port != 0:
         raise ValueError("sites sharing one host need distinct ports: pass port=0 with host")
     sites = build_sites(size)
+    unknown = sorted(set(behaviours or {}) - set(sites))
+    if unknown:
+        raise ValueError(f"behaviours for unknown sample site(s): {', '.join(unknown)}")
+    chosen = {sid: Behaviour.from_options(site, (behaviours or {}).get(sid, {}))
+              for sid, site in sites.items()}
     servers: list[SiteServer] = []
     try:
         for site in sites.values():
-            servers.append(SiteServer(site, host or site.default_host, port, verbose))
+            servers.append(SiteServer(site, host or site.default_host, port, verbose,
+                                      chosen[site.id]))
     except OSError:
         for server in servers:
             server.httpd.server_close()
@@ -217,7 +230,7 @@ def start_sample_sites(
         server.site.base_url = server.base_url
         server.site.peer_urls = addresses
         server.start()
-    return SampleSitesHandle(addresses, sites, servers)
+    return SampleSitesHandle(addresses, sites, servers, chosen)
 
 
 def registry_entries(addresses: dict[str, str], size: int = 30) -> list[dict]:

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .behaviours import Behaviour
     from .sites import SampleSite
 
 logger = logging.getLogger(__name__)
@@ -19,8 +20,12 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 64
 
 
-def make_handler(site: SampleSite, verbose: bool = False) -> type[BaseHTTPRequestHandler]:
-    """Return a request handler class that answers from ``site.respond``."""
+def make_handler(site: SampleSite, verbose: bool = False,
+                 behaviour: Behaviour | None = None) -> type[BaseHTTPRequestHandler]:
+    """Return a request handler class that answers from ``site.respond``.
+
+    With a ``behaviour`` (behaviours.py), answers go through it: validators, 304s, faults.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "nginx"
@@ -28,7 +33,10 @@ def make_handler(site: SampleSite, verbose: bool = False) -> type[BaseHTTPReques
         protocol_version = "HTTP/1.1"
 
         def _answer(self, send_body: bool) -> None:
-            status, headers, body = site.respond(self.path)
+            if behaviour is not None:
+                status, headers, body = behaviour.respond(site, self.path, self.headers)
+            else:
+                status, headers, body = site.respond(self.path)
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -53,9 +61,11 @@ def make_handler(site: SampleSite, verbose: bool = False) -> type[BaseHTTPReques
 class SiteServer:
     """One site's server running in a daemon thread."""
 
-    def __init__(self, site: SampleSite, host: str, port: int, verbose: bool = False) -> None:
+    def __init__(self, site: SampleSite, host: str, port: int, verbose: bool = False,
+                 behaviour: Behaviour | None = None) -> None:
         self.site = site
-        self.httpd = _Server((host, port), make_handler(site, verbose))
+        self.behaviour = behaviour
+        self.httpd = _Server((host, port), make_handler(site, verbose, behaviour))
         self.host, self.port = self.httpd.server_address[:2]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever,

@@ -16,6 +16,7 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler.incremental_crawl import IncrementalState, NotModifiedItem
 from crawler.items import FetchFailureItem, PageItem
 from crawler.links import classify_link, column_scope, extract_links
 from crawler.registry import Site, load_registry, select_sites
@@ -65,6 +66,7 @@ class NewsSpider(scrapy.Spider):
         spider.sites_by_id = {s.id: s for s in spider.sites}
         spider.registry = registry
         spider.run_id = crawler.settings.get("DANGJIAN_RUN_ID") or new_run_id()
+        spider.incremental = IncrementalState.from_settings(crawler.settings)
         return spider
 
     async def start(self) -> AsyncIterator[Any]:
@@ -73,6 +75,10 @@ class NewsSpider(scrapy.Spider):
         for site in self.sites:
             for url in site.expanded_start_urls(today):
                 yield self._request(url, site, "list", column_scope(url))
+            # Recent articles not seen for a while: edits, takedowns (incremental_crawl.py).
+            for url in self.incremental.due_revisits(site.id):
+                self.crawler.stats.inc_value("dangjian/incremental/revisits")
+                yield self._request(url, site, "article", "")
 
     def _request(self, url: str, site: Site, kind: str, scope: str) -> scrapy.Request:
         meta: dict[str, Any] = {
@@ -90,17 +96,39 @@ class NewsSpider(scrapy.Spider):
         yield PageItem(self._raw_page(response, site, "list"))
         if response.status >= 400 or not hasattr(response, "text"):
             return
+        stats = self.crawler.stats
+        lists, found, known = [], 0, 0
         for url, anchor in extract_links(response.text, response.url):
             if not site.allows(url):
-                self.crawler.stats.inc_value("dangjian/links/offsite")
+                stats.inc_value("dangjian/links/offsite")
                 continue
             scope = response.meta.get("scope", "")
             kind = classify_link(url, anchor, site, scope)
-            if kind is not None:
+            if kind == "article":
+                found += 1
+                stats.inc_value(f"dangjian/links/article/{site.id}")
+                article = self.incremental.known(url)
+                if article is not None:
+                    known += 1
+                    if not article.due:
+                        stats.inc_value("dangjian/incremental/known_skipped")
+                        continue
                 yield self._request(url, site, kind, scope)
+            elif kind is not None:
+                lists.append(self._request(url, site, kind, scope))
+        if found and known == found and self.incremental.has_full_crawl(site.id):
+            # Every article here is stored already: older pages of this column hold no news.
+            stats.inc_value("dangjian/incremental/paging_stopped")
+            return
+        yield from lists
 
     def parse_article(self, response: Response, site: Site) -> Iterator[Any]:
         """Hand the article page on; articles are leaves (their sidebars are not followed)."""
+        if response.status == 304:  # a conditional request: the stored copy is current
+            yield NotModifiedItem(response.request.url if response.request else response.url,
+                                  site.id, self.run_id, self._raw_page(response, site,
+                                                                       "article").fetched_at)
+            return
         yield PageItem(self._raw_page(response, site, "article"))
 
     def on_error(self, failure: Failure) -> Iterator[Any]:

@@ -1,0 +1,190 @@
+"""Exact Chinese full-text search: the one tokeniser, used to index and to query.
+
+SQLite's default FTS5 tokenizer treats a run of Chinese characters as one token, so it cannot
+find words inside it. We therefore pre-tokenise text ourselves and store the tokens, separated by
+spaces, in an FTS5 table that keeps the default ``unicode61`` tokenizer, so the database opens
+with plain ``sqlite3`` and needs no extension:
+
+* a run of Han characters becomes its overlapping bigrams, followed by the run's last character
+  as a unigram (``党建工作`` → ``党建 建工 工作 作``);
+* any other run of letters or digits is one word (``Xi``, ``2025``); everything else separates.
+
+A query string becomes the *phrase* of its tokens, so it matches exactly where the text contains
+it (substring semantics for Chinese). The query drops the trailing unigram of its last run,
+because the text may go on after it; a one-character last run becomes a prefix query (``党*``),
+which matches the bigrams that start with it and the unigram that ends a run.
+
+Query syntax (see ``docs/api.md``): terms separated by spaces are ANDed; ``"..."`` quotes a
+phrase (spaces included); ``OR`` between two terms makes them alternatives, binding tighter than
+AND; ``-term`` excludes rows containing the term.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+FTS_TABLE = "articles_fts"
+"""The search index: rowid = ``articles.id``; columns ``title`` and ``text`` hold tokens."""
+INDEXED_COLUMNS = ("title", "text")
+
+# Han ideographs: the CJK Unified Ideographs block, extensions A-F and the compatibility block.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
+_RUN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>(?:(?![{_HAN}])[^\W_])+)")
+_QUERY_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+def _runs(text: str) -> list[tuple[str, str]]:
+    return [(m.lastgroup or "", m.group()) for m in _RUN_RE.finditer(text or "")]
+
+
+def _run_tokens(kind: str, run: str) -> list[str]:
+    if kind == "word":
+        return [run.lower()]
+    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+
+
+def tokens(text: str | None) -> list[str]:
+    """Return the index tokens of ``text``: Han bigrams plus each run's last character, words.
+
+    Args:
+        text: any text; ``None`` gives no tokens.
+
+    Returns:
+        The tokens in order; ``" ".join`` of them is what the index stores.
+    """
+    out: list[str] = []
+    for kind, run in _runs(text or ""):
+        out.extend(_run_tokens(kind, run))
+    return out
+
+
+def index_text(text: str | None) -> str:
+    """Return ``text`` as the space-separated token string stored in the index."""
+    return " ".join(tokens(text))
+
+
+def phrase(term: str) -> str | None:
+    """Return the FTS5 phrase (or prefix phrase) that matches exactly where ``term`` occurs.
+
+    Args:
+        term: one search term or quoted phrase, without its quotes.
+
+    Returns:
+        An FTS5 expression such as ``"党建 建工 工作"`` or ``"党"*``, or ``None`` when the term
+        has no searchable characters (only punctuation).
+    """
+    runs = _runs(term)
+    if not runs:
+        return None
+    toks: list[str] = []
+    for kind, run in runs[:-1]:
+        toks.extend(_run_tokens(kind, run))
+    kind, run = runs[-1]
+    prefix = False
+    if kind == "word":
+        toks.append(run.lower())
+    elif len(run) == 1:
+        toks.append(run)
+        prefix = True
+    else:
+        toks.extend(run[i:i + 2] for i in range(len(run) - 1))
+    # Tokens are letters and digits only, so double quotes cannot occur inside them.
+    return '"' + " ".join(toks) + '"' + ("*" if prefix else "")
+
+
+def parse_query(query: str) -> tuple[list[list[str]], list[str]]:
+    """Split a user query into AND-ed groups of OR-ed terms, and the excluded terms.
+
+    Args:
+        query: what the user typed, e.g. ``党建 主题教育 OR 党史学习教育 -通知``.
+
+    Returns:
+        ``(groups, excluded)``: each group is a list of alternative terms (raw strings).
+    """
+    groups: list[list[str]] = []
+    excluded: list[str] = []
+    pending_or = False
+    for m in _QUERY_RE.finditer(query or ""):
+        if m.group(3) is not None:
+            word = m.group(3)
+            if word == "OR":
+                pending_or = bool(groups)
+                continue
+            negative, term = word.startswith("-") and len(word) > 1, word
+            if negative:
+                term = word[1:]
+        else:
+            negative, term = bool(m.group(1)), m.group(2)
+        if negative:
+            excluded.append(term)
+        elif pending_or:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        pending_or = False
+    return groups, excluded
+
+
+def match_expression(query: str) -> str:
+    """Translate a user query into an FTS5 MATCH expression for the bigram index.
+
+    Args:
+        query: what the user typed (see the module docstring for the syntax).
+
+    Returns:
+        The MATCH expression. A query with nothing to search for (empty, punctuation only or
+        only ``-terms``) returns an expression that matches no row, never a syntax error.
+    """
+    groups, excluded = parse_query(query)
+    parts: list[str] = []
+    for group in groups:
+        alternatives = [p for p in (phrase(t) for t in group) if p]
+        if alternatives:
+            parts.append(alternatives[0] if len(alternatives) == 1
+                         else "(" + " OR ".join(alternatives) + ")")
+    if not parts:
+        # FTS5 has no "match everything"; a token that is never indexed matches nothing.
+        return '"\u3000"'
+    expression = " AND ".join(parts)
+    negatives = [p for p in (phrase(t) for t in excluded) if p]
+    if negatives:
+        expression = f"({expression}) NOT ({' OR '.join(negatives)})"
+    return expression
+
+
+def highlight_terms(query: str) -> list[str]:
+    """Return the literal strings a query looks for (positive terms), longest first."""
+    groups, _ = parse_query(query)
+    terms = {t.strip() for group in groups for t in group if _runs(t)}
+    return sorted(terms, key=len, reverse=True)
+
+
+def snippet(text: str | None, query: str, width: int = 60) -> str:
+    """Return a window of ``text`` around the first match, matches wrapped in ``<mark>``.
+
+    The text itself is not HTML-escaped here: the plugin escapes it and then restores only
+    the ``<mark>`` tags, so no other markup can reach a page.
+
+    Args:
+        text: the article title or body.
+        query: the user query.
+        width: characters shown on each side of the first match.
+    """
+    text = text or ""
+    terms = highlight_terms(query)
+    if not terms or not text:
+        return text[: 2 * width]
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    first = pattern.search(text)
+    start = max(0, first.start() - width) if first else 0
+    end = min(len(text), (first.end() if first else 0) + width)
+    window = text[start:end].replace("\n", " ")
+    marked = pattern.sub(lambda m: f"<mark>{m.group()}</mark>", window)
+    return ("…" if start else "") + marked + ("…" if end < len(text) else "")
+
+
+def index_rows(rows: Iterable[tuple[int, str | None, str | None]]) -> Iterable[tuple]:
+    """Turn ``(id, title, text)`` rows into rows for ``INSERT INTO articles_fts``."""
+    for rowid, title, text in rows:
+        yield rowid, index_text(title), index_text(text)
