@@ -211,7 +211,6 @@ def extract(paths: tuple[str, ...], url: str | None) -> None:
         dangjian extract page.html --url http://example.gov.cn/t20230419_1.html
     """
     from pipeline.extract import extract_page
-
     from pipeline.model import ExtractedPage
 
     for path in paths:
