@@ -294,109 +294,6 @@ def import_(paths: tuple[str, ...], db_path: str, site_id: str | None) -> None:
     click.echo(f"imported into {db_path}: {summary}")
 
 
-# -- distributed crawling (docs/distributed.md) ----------------------------------------------
-
-
-def redis_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--redis", "redis_url", envvar="REDIS_URL", required=True, metavar="URL",
-        help="Redis of the distributed crawl, e.g. redis://10.0.0.5:6379/0 (env REDIS_URL).",
-    )(fn)
-
-
-def redis_prefix_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--prefix", default="dangjian", show_default=True, envvar="DANGJIAN_REDIS_PREFIX",
-        help="Prefix of every Redis key, to run several crawls on one Redis.",
-    )(fn)
-
-
-@cli.command()
-@redis_option
-@redis_prefix_option
-@sites_option
-@click.option("--idle-close", default=None, type=int, metavar="SECONDS",
-              help="Stop after the shared queue has been empty this long (default 30; 0 never).")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a Scrapy setting, e.g. -s CONCURRENT_REQUESTS=32.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy log level.")
-def worker(redis_url: str, prefix: str, sites_path: str | None, idle_close: int | None,
-           overrides: tuple[str, ...], log_level: str) -> None:
-    """Crawl from the shared Redis queue and hand raw pages to `dangjian ingest`.
-
-    Run any number, on any machines, all with the same registry. A worker stops when no
-    worker has had anything to do for --idle-close seconds.
-
-    \b
-    Example:
-        dangjian worker --redis redis://10.0.0.5:6379/0
-        REDIS_URL=redis://10.0.0.5:6379/0 dangjian worker --idle-close 120
-    """
-    from crawler.distributed import run_worker
-
-    settings: dict[str, Any] = dict(o.split("=", 1) for o in overrides if "=" in o)
-    settings["DANGJIAN_REDIS_PREFIX"] = prefix
-    settings["LOG_LEVEL"] = log_level
-    settings.setdefault("DANGJIAN_PROGRESS", "off")
-    if idle_close is not None:
-        settings["MAX_IDLE_TIME_BEFORE_CLOSE"] = idle_close
-    run_worker(redis_url, sites_path, settings)
-
-
-@cli.command()
-@redis_option
-@redis_prefix_option
-@db_option
-@click.option("--exit-when-done", is_flag=True,
-              help="Exit once all runs are finished (no worker alive, queue empty, all stored).")
-@click.option("--batch", default=100, show_default=True, type=int,
-              help="Stream entries read and acknowledged at a time.")
-@click.option("--consumer", default="ingester", show_default=True,
-              help="Consumer name in the group; keep it fixed so a restart resumes its entries.")
-def ingest(redis_url: str, prefix: str, db_path: str, exit_when_done: bool, batch: int,
-           consumer: str) -> None:
-    """Store the pages workers hand to Redis: the one writer of the database.
-
-    Acknowledges each page only after it is committed, so a crash loses nothing; run one.
-
-    \b
-    Example:
-        dangjian ingest --redis redis://10.0.0.5:6379/0 --db data/news.db
-    """
-    from pipeline.ingest_stream import IngestOptions, run_ingester
-
-    stats = run_ingester(redis_url, db_path, prefix=prefix, options=IngestOptions(
-        consumer=consumer, batch=batch, exit_when_done=exit_when_done))
-    summary = ", ".join(f"{k} {n}" for k, n in sorted(stats.outcomes.items())) or "nothing"
-    click.echo(f"ingested {stats.entries} entries into {db_path} in {stats.seconds:.1f} s: "
-               f"{summary}; {stats.redelivered} already stored; "
-               f"runs finished: {' '.join(stats.runs_finished) or 'none'}")
-
-
-@cli.command()
-@click.argument("site_ids", nargs=-1, metavar="[SITE]...")
-@redis_option
-@redis_prefix_option
-@sites_option
-@click.option("--sample", is_flag=True, help="Enqueue the enabled sample sites.")
-def enqueue(site_ids: tuple[str, ...], redis_url: str, prefix: str, sites_path: str | None,
-            sample: bool) -> None:
-    """Start a run: push the start URLs of sites onto the shared Redis queue.
-
-    With no SITE, every enabled real site (or, with --sample, every enabled sample site).
-    Prints the run id.
-
-    \b
-    Example:
-        dangjian enqueue --redis redis://10.0.0.5:6379/0 wuhan-tzb xuzhou-jgdj
-    """
-    from crawler.distributed import enqueue_sites
-
-    run_id, count = enqueue_sites(redis_url, site_ids, sample=sample, sites_path=sites_path,
-                                  prefix=prefix)
-    click.echo(f"run {run_id}: {count} start URL(s) queued")
-
 
 @cli.command()
 @db_option
@@ -425,77 +322,6 @@ def reprocess(db_path: str, site_id: str | None) -> None:
     click.echo(" ".join(f"{name}={counts[name]}" for name in counts))
 
 
-@cli.command()
-@click.argument("site_ids", nargs=-1, metavar="[SITE]...")
-@db_option
-@sites_option
-@click.option("--sample", is_flag=True, help="Schedule the enabled sample sites.")
-@click.option("--workers", default=4, show_default=True, type=int,
-              help="Most crawls running at once.")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Scrapy setting passed to every crawl, e.g. -s DANGJIAN_ALERT_WEBHOOK=URL.")
-def schedule(site_ids: tuple[str, ...], db_path: str, sites_path: str | None, sample: bool,
-             workers: int, overrides: tuple[str, ...]) -> None:
-    """Keep sites crawled on their registry schedule, until stopped (SIGTERM or Ctrl-C).
-
-    Each site's `schedule` (6h, 1d, or cron such as '0 7 * * *' in China time) and its last
-    run in crawl_runs decide when it is due, so a restart neither repeats nor loses a run.
-    Each crawl is a `dangjian crawl SITE` child process; a site never runs twice at once.
-
-    \b
-    Example:
-        dangjian schedule --db data/news.db
-        dangjian schedule --sample --sites /tmp/sites.yml --workers 2
-    """
-    import logging
-    from datetime import UTC, datetime
-
-    from crawler.registry import load_registry, select_sites
-    from crawler.scheduler import Scheduler, last_starts, next_due
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: "
-                        "%(message)s")
-    sites = select_sites(load_registry(sites_path), site_ids, sample)
-    args = (["--sites", sites_path] if sites_path else []) + [
-        arg for o in overrides for arg in ("-s", o)]
-    scheduler = Scheduler(sites, db_path, args, workers)
-    now = datetime.now(UTC)
-    starts = last_starts(db_path, [s.id for s in sites])
-    for site in sites:
-        when = next_due(site.schedule, starts.get(site.id), now)
-        click.echo(f"{site.id:<22} every {site.schedule or '1d':<14} next "
-                   f"{'now' if when <= now else when.strftime('%Y-%m-%d %H:%M UTC')}")
-    sys.stdout.flush()
-    scheduler.run()
-
-
-@cli.command()
-@db_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per site instead.")
-def status(db_path: str, as_json: bool) -> None:
-    """Show each site's health: last run, status, new articles and failure rate (7 days).
-
-    The same view is the `site_health` query in Datasette.
-
-    \b
-    Example:
-        dangjian status --db data/news.db
-    """
-    from crawler.health import site_status
-
-    if not Path(db_path).exists():
-        raise click.ClickException(f"no database at {db_path}; crawl first or pass --db")
-    rows = site_status(db_path)
-    if as_json:
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-        return
-    click.echo(f"{'site':<22} {'last run':<21} {'status':<8} {'new 7d':>6} {'fail%':>6}  alerts")
-    for r in rows:
-        alerts = ", ".join(a["kind"] for a in json.loads(r["alerts"] or "[]"))
-        click.echo(f"{r['site_id']:<22} {r['last_run'] or '-':<21} {r['status'] or '-':<8} "
-                   f"{r['new_7d']:>6} {100 * (r['failure_rate'] or 0):>5.0f}%  {alerts}")
-
 
 @cli.command()
 @db_option
@@ -519,3 +345,7 @@ def reindex(db_path: str) -> None:
     finally:
         store.close()
     click.echo(f"reindexed {count} articles")
+
+
+# Commands kept in their own modules register themselves on `cli` when imported.
+from dangjian import cli_distributed, cli_operations  # noqa: E402, F401

@@ -4,13 +4,15 @@ from click.testing import CliRunner
 
 from dangjian.cli import cli
 
-COMMANDS = ["crawl", "serve", "sample-sites", "extract", "demo"]
+COMMANDS = ["crawl", "serve", "sample-sites", "extract", "demo", "import", "reprocess",
+            "reindex", "schedule", "status", "worker", "ingest", "enqueue"]
 
 
 def test_help_lists_every_command_and_each_has_an_example():
     runner = CliRunner()
     result = runner.invoke(cli, ["--help"])
     assert result.exit_code == 0
+    assert sorted(cli.commands) == sorted(COMMANDS)
     for name in COMMANDS:
         assert name in result.output
         sub = runner.invoke(cli, [name, "--help"])
