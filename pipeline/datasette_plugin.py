@@ -215,7 +215,8 @@ def render_cell(row: Any, value: Any, column: str, table: str | None,
     if table != "articles" and column != "title":
         return None
     if column in PARAGRAPH_COLUMNS and table == "articles":
-        return Markup("".join(f"<p>{escape(p)}</p>" for p in value.splitlines() if p.strip()))
+        paragraphs = "".join(f"<p>{escape(p)}</p>" for p in value.splitlines() if p.strip())
+        return Markup(f'<div class="dangjian-body">{paragraphs}</div>')
     if column == "title":
         url = _row_value(row, "url")
         if isinstance(url, str) and url.startswith(("http://", "https://")):

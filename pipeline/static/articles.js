@@ -52,13 +52,28 @@ function dangjianHighlight() {
     });
   });
 }
-// Loaded in <head>: wait for the table to exist.
-if (document.readyState === "loading") {
-  document.addEventListener("DOMContentLoaded", function () {
-    dangjianCompact();
-    dangjianHighlight();
-  });
-} else {
+// The articles table has some 35 described columns: fold their descriptions away so the
+// rows come first (one click opens them).
+function dangjianFoldColumnDescriptions() {
+  var list = document.querySelector("dl.column-descriptions");
+  if (!list || list.parentNode.tagName === "DETAILS") { return; }
+  var details = document.createElement("details");
+  details.className = "dangjian-columns";
+  var summary = document.createElement("summary");
+  summary.textContent = "Column descriptions";
+  details.appendChild(summary);
+  list.parentNode.insertBefore(details, list);
+  details.appendChild(list);
+}
+
+function dangjianReady() {
+  dangjianFoldColumnDescriptions();
   dangjianCompact();
   dangjianHighlight();
+}
+// Loaded in <head>: wait for the table to exist.
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", dangjianReady);
+} else {
+  dangjianReady();
 }
