@@ -10,6 +10,7 @@ that is kept is the original paragraph, so the rules never alter content.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from pipeline.bylines import (
@@ -59,6 +60,7 @@ ISSUE_LINE_RE = re.compile(
     r"^(?P<source>[^\s\d]{2,16})\s*(?:19|20)\d{2}\s*年\s*(?:第\s*)?\d{1,2}\s*期$"
 )
 HAN_RE = re.compile(r"[\u4e00-\u9fff]")
+HAN_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 # Remnants of widgets whose links were removed: "】【", ">>", "|".
 PUNCTUATION_ONLY_RE = re.compile(r"^[\s【】\[\]()（）<>《》>|｜/\\·•\-—_:：,，.。]*$")
 SENTENCE_END_RE = re.compile(r"[。！？；]")
@@ -69,6 +71,8 @@ class Cleaned:
     """The kept paragraphs and what was learnt from the dropped ones."""
 
     paragraphs: list[str] = field(default_factory=list)
+    simplified: list[str] = field(default_factory=list)
+    """The kept paragraphs normalised (as passed in ``simplified``, stripped)."""
     credits: Credits = field(default_factory=Credits)
     keywords: str | None = None
     dropped: list[str] = field(default_factory=list)
@@ -76,12 +80,14 @@ class Cleaned:
 
 def han_count(text: str) -> int:
     """Return the number of Han characters in a text."""
-    return len(HAN_RE.findall(text))
+    # Runs, not single characters: a few matches per paragraph instead of one per character
+    # (3-4x faster; this is called for every element and paragraph the extractor looks at).
+    return sum(map(len, HAN_RUN_RE.findall(text)))
 
 
 def is_prose(text: str) -> bool:
     """Tell whether a paragraph reads as running text (a sentence of some length)."""
-    return han_count(text) >= 30 and bool(SENTENCE_END_RE.search(text))
+    return len(text) >= 30 and han_count(text) >= 30 and bool(SENTENCE_END_RE.search(text))
 
 
 def is_info_line(text: str) -> bool:
@@ -129,7 +135,7 @@ def clean_paragraphs(
     simplified: list[str],
     title: str | None = None,
     known_authors: list[str] | None = None,
-    link_texts: frozenset[str] = frozenset(),
+    link_texts: Container[str] = frozenset(),
 ) -> Cleaned:
     """Drop boilerplate paragraphs and collect the credits they carry.
 
@@ -152,7 +158,8 @@ def clean_paragraphs(
         if not text:
             continue
         head = not seen_prose
-        if seen_prose and is_stop_line(text):
+        stop = is_stop_line(text)
+        if seen_prose and stop:
             result.dropped.append(text)
             break
         drop = False
@@ -160,7 +167,7 @@ def clean_paragraphs(
             drop = True
         elif BREADCRUMB_RE.match(text) or WIDGET_RE.search(text) and len(text) <= 40:
             drop = True
-        elif is_stop_line(text):
+        elif stop:
             drop = True
         elif keyword := KEYWORD_RE.match(text):
             result.keywords = result.keywords or parse_keywords(keyword.group("value"))
@@ -197,5 +204,6 @@ def clean_paragraphs(
         if head and (names := find_lead_byline(text)):
             result.credits.authors = merge_names(result.credits.authors, names)
         result.paragraphs.append(original)
+        result.simplified.append(text)
         seen_prose = seen_prose or is_prose(text)
     return result

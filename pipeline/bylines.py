@@ -210,6 +210,8 @@ def is_credit_line(text: str) -> bool:
     Returns:
         True when every part of the line is a label and its short value.
     """
+    if ":" not in text and "：" not in text:
+        return False  # every label ends with a colon; most paragraphs have none
     # Xinhua prints "【纠错】 【责任编辑:刘阳 】": widget words beside the credits do not count.
     stripped = BRACKETED_WIDGET_RE.sub(" ", text).strip()
     if not stripped or len(stripped) > 80:

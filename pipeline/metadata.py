@@ -8,6 +8,7 @@ only near the title so that a sidebar date or today's date in the header is neve
 
 from __future__ import annotations
 
+import itertools
 import re
 from functools import lru_cache
 
@@ -179,14 +180,14 @@ def _only_heading(tree: HtmlElement, page_title: str) -> HtmlElement | None:
 
 
 @lru_cache(maxsize=4096)
-def _normalised(text: str) -> str:
+def normalise_cached(text: str) -> str:
     # Nested elements repeat the same short texts; normalising each once is the hot path.
     return normalise_text(text)
 
 
 def document_order(tree: HtmlElement) -> dict[HtmlElement, int]:
     """Map every element to its position in document order."""
-    return {element: index for index, element in enumerate(tree.iter())}
+    return dict(zip(tree.iter(), itertools.count()))
 
 
 def find_info_credits(
@@ -214,12 +215,11 @@ def find_info_credits(
             start = -1
     credits = Credits()
     candidates: list[HtmlElement] = []
+    title_ancestors = set(title_element.iterancestors()) if title_element is not None else set()
     in_text = False
     for element in tree.iter("div", "p", "span", "td", "li", "h5", "h6", "em", "font", "small"):
         position = order[element]
-        if position <= start:
-            continue
-        if title_element is not None and element in title_element.iterancestors():
+        if position <= start or element in title_ancestors:
             continue
         text = text_of(element)
         if element.tag == "p" and is_prose(text):
@@ -227,11 +227,14 @@ def find_info_credits(
             in_text = True
         if not text or len(text) > MAX_INFO_CHARS:
             continue
-        if any(ancestor in candidates for ancestor in element.iterancestors()):
+        if candidates and any(ancestor in candidates for ancestor in element.iterancestors()):
             continue
-        normalised = _normalised(text)
         if in_text or position >= stop:
             # After the text only credit lines count ("编辑:张成付" under a magazine article).
+            # They need a colon, which normalising never adds (unless repairing a "?" run).
+            if not any(mark in text for mark in ":：?\ufffd"):
+                continue
+            normalised = normalise_cached(text)
             if is_credit_line(normalised):
                 found = parse_info_line(normalised)
                 credits.editors = merge_names(credits.editors, found.editors)
@@ -239,6 +242,7 @@ def find_info_credits(
                 credits.source = credits.source or found.source
                 candidates.append(element)
             continue
+        normalised = normalise_cached(text)
         issue = ISSUE_LINE_RE.match(normalised)
         if issue:
             credits.source = credits.source or issue.group("source")

@@ -93,6 +93,7 @@ def get_readings(char: str) -> frozenset[str]:
     return frozenset(_plain_syllable(r) for group in readings for r in group)
 
 
+@lru_cache(maxsize=8192)
 def is_reading_of(char: str, annotation: str) -> bool:
     """Tell whether ``annotation`` (e.g. ``tǒng``, ``tong3``, ``l&#474;``) is a reading of ``char``.
 
@@ -127,6 +128,8 @@ def strip_pinyin_annotations(text: str) -> str:
         char, letters = match.group(1), match.group(2)
         return char if is_reading_of(char, letters) else match.group(0)
 
+    if "(" not in text and "（" not in text:
+        return text  # the common case, and normalise_text runs on every paragraph
     previous = None
     # Repeat so that annotations uncovered by a removal (nested parentheses) are seen too.
     while previous != text:
@@ -214,6 +217,8 @@ def _shifted_decode(run: str, trail: str) -> tuple[str, str] | None:
 def _find_damage(text: str) -> list[tuple[re.Match[str], str | None]]:
     """Return each damaged run with its safe repair (or None when it cannot be repaired)."""
     found: list[tuple[re.Match[str], str | None]] = []
+    if "?" not in text and "\ufffd" not in text:
+        return found  # every damaged run starts at one of these
     for match in DAMAGE_RUN_RE.finditer(text):
         run = match.group(1)
         rare = _rarity(run)
@@ -288,3 +293,15 @@ def normalise_text(text: str) -> str:
     text = strip_pinyin_annotations(text)
     text = to_simplified(text)
     return collapse_whitespace(text)
+
+
+def normalise_paragraphs(originals: list[str], simplified: list[str]) -> str:
+    """Return ``normalise_text("\\n".join(originals))``, reusing the paragraphs' normalised forms.
+
+    Normalising paragraph by paragraph gives the same text, except that a pinyin annotation
+    opening a paragraph is checked against the last character of the one before; such pages
+    take the whole-text path.
+    """
+    if any(remove_zero_width(p)[:1] in ("(", "（") for p in originals[1:]):
+        return normalise_text("\n".join(originals))
+    return "\n".join(simplified)

@@ -8,7 +8,7 @@ from lxml.html import HtmlElement
 
 from pipeline import xpaths
 from pipeline.boilerplate import han_count, is_prose
-from pipeline.metadata import text_of
+from pipeline.metadata import normalise_cached, text_of
 
 PAGINATION_TEXT_RE = re.compile(
     r"下一页|尾页|末页|共\s*\d+\s*页|第\s*\d+\s*页|\d+\s*/\s*\d+\s*页|createPageHTML|countPage"
@@ -28,6 +28,24 @@ def link_texts(tree: HtmlElement) -> list[str]:
     return [text for a in xpaths.LINK_XPATH(tree) if (text := text_of(a))]
 
 
+class LinkTexts:
+    """The normalised texts of a tree's links, read only when first asked for.
+
+    :func:`pipeline.boilerplate.clean_paragraphs` looks a paragraph up here only while the
+    text has not begun, and some pages never get that far without prose. Menus repeat on every
+    page of a site, so each link text is normalised once (``metadata.normalise_cached`` caches).
+    """
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self.tree = tree
+        self.texts: frozenset[str] | None = None
+
+    def __contains__(self, text: object) -> bool:
+        if self.texts is None:
+            self.texts = frozenset(normalise_cached(text) for text in link_texts(self.tree))
+        return text in self.texts
+
+
 def title_like_links(tree: HtmlElement) -> list[str]:
     """Return the texts of links long enough to be article titles."""
     return [text for a in xpaths.LINK_XPATH(tree) if han_count(text := text_of(a)) >= 6]
@@ -35,9 +53,7 @@ def title_like_links(tree: HtmlElement) -> list[str]:
 
 def count_datastore_records(tree: HtmlElement) -> int:
     """Return how many list records a Hanweb ``<datastore>`` script holds (0 without one)."""
-    return sum(
-        (script.text or "").count("<record>") for script in xpaths.DATASTORE_XPATH(tree)
-    )
+    return sum((script.text or "").count("<record>") for script in xpaths.DATASTORE_XPATH(tree))
 
 
 def is_paginated(tree: HtmlElement) -> bool:
@@ -88,7 +104,6 @@ def is_list_page(
 
 def is_attachment_only(tree: HtmlElement, paragraphs: list[str]) -> bool:
     """Tell whether the body is only a link to an attachment (``附件: x.pdf``)."""
-    if not xpaths.ATTACHMENT_LINK_XPATH(tree):
-        return False
     rest = [p for p in paragraphs if not ATTACHMENT_LINE_RE.search(p)]
-    return sum(han_count(p) for p in rest) < 30
+    # The text test first: it settles most pages without a scan of every link.
+    return sum(han_count(p) for p in rest) < 30 and xpaths.has_attachment_link(tree)
