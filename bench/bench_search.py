@@ -61,6 +61,8 @@ def _article(rng: random.Random, i: int) -> tuple:
 
 def generate(path: Path, n: int, seed: int = 5) -> dict[str, float]:
     """Create ``path`` with ``n`` articles and their search index; return build figures."""
+    for old in path.parent.glob(path.name + "*"):
+        old.unlink()  # a kept database from an earlier run
     store = Store(path)
     store.save_sites([{"id": s, "name": name, "level": "city", "province": prov,
                        "start_urls": [f"http://{s}.example/"]} for s, name, prov in SITES])
@@ -80,13 +82,11 @@ def generate(path: Path, n: int, seed: int = 5) -> dict[str, float]:
     generated = time.perf_counter() - t0
     size_before = _db_size(path)
     t0 = time.perf_counter()
-    rows = db.execute("select id, title, text from articles order by id")
-    fts = search.FTS_TABLE
-    db.executemany(f"insert into {fts}(rowid, title, text) values (?, ?, ?)",
-                   search.index_rows(rows))
-    db.commit()
-    db.execute(f"insert into {fts}({fts}) values ('optimize')")
-    db.commit()
+    # The shipped bulk path of Store.rebuild_search_index, without the term counts (which
+    # search does not use): one transaction, bulk settings, one merge at the end.
+    with search.bulk_mode(db):
+        search.bulk_index(db, db.execute("select id, title, text from articles order by id"))
+    search.optimize(db)
     built = time.perf_counter() - t0
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
@@ -142,8 +142,15 @@ def measure(url: str, query: str, repeat: int, extra: str = "") -> dict[str, flo
             "count": None if isinstance(data, list) else data.get("filtered_table_rows_count")}
 
 
-def run(quick: bool = False, sizes: list[int] | None = None) -> str:
-    """Run the benchmark; return a Markdown section."""
+def run(quick: bool = False, sizes: list[int] | None = None, keep: Path | None = None) -> str:
+    """Run the benchmark; return a Markdown section.
+
+    Args:
+        quick: one small size (``make bench`` quick mode).
+        sizes: numbers of articles to generate (default 100,000 and 1,000,000).
+        keep: a folder to keep the generated databases in (``news-<n>.db``), to time
+            searches again with ``--db`` without generating them again.
+    """
     sizes = sizes or ([10_000] if quick else [100_000, 1_000_000])
     repeat = 10 if quick else 20
     lines = ["## Search (`_search` through the JSON API)\n",
@@ -155,7 +162,7 @@ def run(quick: bool = False, sizes: list[int] | None = None) -> str:
              f"{repeat} timed requests per query after one warm-up.\n"]
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "news.db"
+            db = (keep or Path(tmp)) / (f"news-{n}.db" if keep else "news.db")
             built = generate(db, n)
             lines.append(f"### {n:,} articles\n")
             lines.append(f"Index build: {built['rate']:,.0f} articles/s "
@@ -189,9 +196,10 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="*")
     parser.add_argument("--db", type=Path, help="only time searches on this generated database")
+    parser.add_argument("--keep", type=Path, help="keep the generated databases in this folder")
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.db:
         print("\n".join(latency_table(args.db, 20)))
     else:
-        print(run(args.quick, args.sizes))
+        print(run(args.quick, args.sizes, args.keep))

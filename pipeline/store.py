@@ -13,7 +13,7 @@ import json
 import logging
 import sqlite3
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,17 +43,35 @@ def index_article(db: sqlite_utils.Database, article_id: int, old: Mapping[str, 
     db.execute(f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
                [article_id, search.index_text(new.get("title")),
                 search.index_text(new.get("text"))])
-    # The registry's region wins; a government page's SiteIDCode fills what it leaves out.
-    code = regions.region_from_site_code(new.get("site_code"))
-    db.execute("UPDATE articles SET level = coalesce(s.level, ?), province = coalesce(s.province, ?),"
+    db.conn.execute(_REGION_SQL, _region_params(article_id, new))
+    db.conn.executemany(_TERMS_SQL, _term_rows(article_id, new))
+
+
+# The registry's region wins; a government page's SiteIDCode fills what it leaves out.
+_REGION_SQL = ("UPDATE articles SET level = coalesce(s.level, ?), province = coalesce(s.province, ?),"
                " city = CASE WHEN s.province IS NULL THEN coalesce(s.city, ?) ELSE s.city END "
-               "FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ? WHERE articles.id = ?",
-               [code["level"], code["province"], code["city"], new.get("site_id"), article_id])
-    counts = terms.count_terms(new.get("title"), new.get("text"))
-    if counts:
-        db["article_terms"].insert_all(
-            [{"article_id": article_id, "term": t, "count": n} for t, n in counts.items()],
-            pk=("article_id", "term"))
+               "FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ? WHERE articles.id = ?")
+_TERMS_SQL = "INSERT INTO article_terms (article_id, term, count) VALUES (?, ?, ?)"
+
+
+def _region_params(article_id: int, row: Mapping[str, Any]) -> list[Any]:
+    code = regions.region_from_site_code(row.get("site_code"))
+    return [code["level"], code["province"], code["city"], row.get("site_id"), article_id]
+
+
+def _term_rows(article_id: int, row: Mapping[str, Any]) -> list[tuple[int, str, int]]:
+    counts = terms.count_terms(row.get("title"), row.get("text"))
+    return [(article_id, term, n) for term, n in counts.items()]
+
+
+def _article_batches(conn: sqlite3.Connection, size: int = 5000) -> Iterator[list[tuple]]:
+    """Yield ``(id, title, text, site_id, site_code)`` rows by id, ``size`` at a time, so a
+    million articles never sit in memory at once."""
+    last = 0
+    while rows := conn.execute("SELECT id, title, text, site_id, site_code FROM articles "
+                               "WHERE id > ? ORDER BY id LIMIT ?", [last, size]).fetchall():
+        last = rows[-1][0]
+        yield rows
 
 
 def utc_now() -> str:
@@ -99,17 +117,25 @@ class Store:
     def rebuild_search_index(self) -> int:
         """Rebuild the search index and term counts of every article; return the count.
 
-        Needed after the tokeniser or the term dictionary changes (issue 5).
+        Needed after the tokeniser or the term dictionary changes (issue 5). One transaction,
+        so readers see the old index or the new one; the index is filled in bulk
+        (``search.bulk_index``) and merged once at the end.
         """
         fts = search.FTS_TABLE
+        conn = self.db.conn
         with self.db.atomic():
-            self.db.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
-            self.db.execute("DELETE FROM article_terms")
-            rows = list(self.db.query("select id, title, text, site_id, site_code from articles"))
-            for row in rows:
-                index_article(self.db, row["id"], None, row)
-        self.db.execute(f"INSERT INTO {fts}({fts}) VALUES ('optimize')")
-        return len(rows)
+            with search.bulk_mode(conn):
+                conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
+                count = search.bulk_index(conn, (r[:3] for batch in _article_batches(conn)
+                                                 for r in batch))
+            conn.execute("DELETE FROM article_terms")
+            keys = ("id", "title", "text", "site_id", "site_code")
+            for batch in _article_batches(conn):
+                named = [dict(zip(keys, r, strict=True)) for r in batch]
+                conn.executemany(_REGION_SQL, [_region_params(r["id"], r) for r in named])
+                conn.executemany(_TERMS_SQL, [t for r in named for t in _term_rows(r["id"], r)])
+        search.optimize(conn)
+        return count
 
     # -- sites and runs -------------------------------------------------------------------
 

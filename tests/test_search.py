@@ -158,3 +158,41 @@ def test_region_from_site_code_fills_what_the_registry_leaves_out(tmp_path):
     assert (rows[b]["province"], rows[b]["city"], rows[b]["level"]) == ("浙江省", None,
                                                                         "province")
     store.close()
+
+
+def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path):
+    """``Store.rebuild_search_index`` (bulk settings, batches) equals indexing one by one."""
+    rng = random.Random(7)
+    alphabet = "党建工作两个维护主题教育三会一课模范机关，。"
+    store = Store(tmp_path / "news.db")
+    store.save_sites([{"id": "s", "name": "示例", "level": "city", "province": "浙江省",
+                       "start_urls": ["http://a/"]}])
+    for i in range(300):
+        store.save_article({"url": f"http://a/{i}.html", "site_id": "s",
+                            "title": "".join(rng.choices(alphabet, k=8)),
+                            "text": "".join(rng.choices(alphabet, k=rng.randint(0, 80))),
+                            "content_hash": f"h{i}"})
+    # An update, so upkeep has had to forget old tokens too.
+    store.save_article({"url": "http://a/3.html", "site_id": "s", "title": "模范机关",
+                        "text": "两个维护", "content_hash": "changed"})
+    queries = ["党", "党建", "两个维护", "会一 -模范", "主题 OR 机关", "会一"]
+
+    def snapshot():
+        hits = {q: [r[0] for r in store.db.execute(
+            f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ? "
+            "order by rowid", [search.match_expression(q)])] for q in queries}
+        term_rows = store.db.execute(
+            "select article_id, term, count from article_terms order by 1, 2").fetchall()
+        return hits, term_rows
+
+    before = snapshot()
+    assert all(before[0].values()) and before[1]
+    assert store.rebuild_search_index() == 300
+    assert snapshot() == before
+    fts = search.FTS_TABLE
+    store.db.execute(f"insert into {fts}({fts}, rank) values ('integrity-check', 0)")
+    # Bulk settings are undone: ordinary writes keep FTS5's default memory use.
+    assert store.db.execute(f"select v from {fts}_config where k = 'hashsize'").fetchone() == (
+        search.FTS5_DEFAULTS["hashsize"],)
+    assert store.db.execute("pragma cache_size").fetchone()[0] > -search.BULK_CACHE_KIB
+    store.close()
