@@ -22,9 +22,24 @@ def crawl_once(size: int) -> tuple[int, int, float]:
             registry, db = Path(tmp) / "sites.yml", Path(tmp) / "news.db"
             write_sample_registry(handle.addresses, str(registry), size)
             started = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "dangjian", "crawl", "--sample", "--sites",
-                            str(registry), "--db", str(db), "--no-progress",
-                            "--log-level", "WARNING"], check=False, capture_output=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "dangjian",
+                    "crawl",
+                    "--sample",
+                    "--sites",
+                    str(registry),
+                    "--db",
+                    str(db),
+                    "--no-progress",
+                    "--log-level",
+                    "WARNING",
+                ],
+                check=False,
+                capture_output=True,
+            )
             elapsed = time.perf_counter() - started
             conn = sqlite3.connect(db)
             pages = conn.execute("select count(*) from pages").fetchone()[0]

@@ -57,8 +57,9 @@ def measure(size: int, add: int, db_path: Path, workers: int = 2) -> dict[str, f
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO sites (id, name) VALUES (?, ?)",
-                     [(f"site{i}", f"站点{i}") for i in range(50)])
+    conn.executemany(
+        "INSERT INTO sites (id, name) VALUES (?, ?)", [(f"site{i}", f"站点{i}") for i in range(50)]
+    )
     labels: list[int] = []
     started = time.perf_counter()
     batch: list[tuple] = []
@@ -91,19 +92,42 @@ def measure(size: int, add: int, db_path: Path, workers: int = 2) -> dict[str, f
         conn.execute("COMMIT")
     added, add_cpu = time.perf_counter() - started, _cpu_s() - cpu
     conn.close()
-    return {"size": size, "add": add, "generate_s": generated, "cluster_s": clustered, "cluster_cpu_s": cluster_cpu,
-            "add_cpu_s": add_cpu,
-            "clusters": clusters, "add_s": added, "peak_mb": _peak_mb(),
-            "peak_cluster_mb": peak_cluster, "precision": scores["precision"],
-            "recall": scores["recall"], "db_mb": db_path.stat().st_size / 2**20}
+    return {
+        "size": size,
+        "add": add,
+        "generate_s": generated,
+        "cluster_s": clustered,
+        "cluster_cpu_s": cluster_cpu,
+        "add_cpu_s": add_cpu,
+        "clusters": clusters,
+        "add_s": added,
+        "peak_mb": _peak_mb(),
+        "peak_cluster_mb": peak_cluster,
+        "precision": scores["precision"],
+        "recall": scores["recall"],
+        "db_mb": db_path.stat().st_size / 2**20,
+    }
 
 
 def _run_size(size: int, add: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.bench_dedupe", "--size", str(size), "--add", str(add),
-             "--db", str(Path(tmp) / "bench.db")],
-            capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[1])
+            [
+                sys.executable,
+                "-m",
+                "bench.bench_dedupe",
+                "--size",
+                str(size),
+                "--add",
+                str(add),
+                "--db",
+                str(Path(tmp) / "bench.db"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -138,12 +162,17 @@ def run(quick: bool) -> str:
             f"| {f['size']:,} | {f['cluster_s']:.1f} s ({f['cluster_cpu_s']:.0f} s) | "
             f"{f['add_s']:.1f} s ({f['add_cpu_s']:.1f} s) | {f['peak_mb']:.0f} MB | "
             f"{f['db_mb']:.0f} MB | "
-            f"{f['precision']:.3f} / {f['recall']:.3f} |")
+            f"{f['precision']:.3f} / {f['recall']:.3f} |"
+        )
     generation = ", ".join(f"{f['generate_s']:.0f} s" for f in figures)
-    lines += ["", "Targets: 1,000,000 in < 10 min on 2 cores, +1,000 in < 10 s, peak < 2 GB. "
-              "Wall-clock time, with CPU seconds (all processes) in brackets: on a shared "
-              "machine the CPU figure is the steadier one.",
-              f"Cluster time excludes generating and inserting the rows ({generation}).", ""]
+    lines += [
+        "",
+        "Targets: 1,000,000 in < 10 min on 2 cores, +1,000 in < 10 s, peak < 2 GB. "
+        "Wall-clock time, with CPU seconds (all processes) in brackets: on a shared "
+        "machine the CPU figure is the steadier one.",
+        f"Cluster time excludes generating and inserting the rows ({generation}).",
+        "",
+    ]
     return "\n".join(lines)
 
 

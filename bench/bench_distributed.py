@@ -44,9 +44,23 @@ def _start_redis(tmp: Path) -> tuple[subprocess.Popen, str]:
     if not binary:
         raise SystemExit("redis-server is missing: run scripts/install-test-deps.sh")
     port = _free_port()
-    proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--dir",
-                             str(tmp), "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(200):
@@ -63,17 +77,37 @@ def _crawl(url: str, registry: Path, workers: int) -> dict[str, float]:
     client = redis.Redis.from_url(url)
     client.flushdb()
     keys = RedisKeys()
-    subprocess.run(_dangjian("enqueue", "--redis", url, "--sites", str(registry), "--sample"),
-                   check=True, capture_output=True)
-    procs = [subprocess.Popen(_dangjian("worker", "--redis", url, "--sites", str(registry),
-                                        "--idle-close", "3", "--log-level", "WARNING"),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(workers)]
+    subprocess.run(
+        _dangjian("enqueue", "--redis", url, "--sites", str(registry), "--sample"),
+        check=True,
+        capture_output=True,
+    )
+    procs = [
+        subprocess.Popen(
+            _dangjian(
+                "worker",
+                "--redis",
+                url,
+                "--sites",
+                str(registry),
+                "--idle-close",
+                "3",
+                "--log-level",
+                "WARNING",
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     for proc in procs:
         proc.wait(timeout=1800)
     entries = client.xrange(keys.pages)
-    stamps = [int(entry_id.split(b"-")[0]) for entry_id, fields in entries
-              if fields.get(b"type") == b"page"]
+    stamps = [
+        int(entry_id.split(b"-")[0])
+        for entry_id, fields in entries
+        if fields.get(b"type") == b"page"
+    ]
     span = (max(stamps) - min(stamps)) / 1000
     dupefilter = client.keys(keys.dupefilter("*"))[0]
     return {
@@ -92,8 +126,9 @@ def _ingest(url: str, db: Path) -> tuple[int, float]:
     total = client.xlen(RedisKeys().pages)
     store = Store(db)
     try:
-        ingester = StreamIngester(client, store, RedisKeys(),
-                                  IngestOptions(max_entries=total, block_ms=100))
+        ingester = StreamIngester(
+            client, store, RedisKeys(), IngestOptions(max_entries=total, block_ms=100)
+        )
         started = time.perf_counter()
         stats = ingester.run()
         return stats.entries, time.perf_counter() - started

@@ -33,8 +33,13 @@ from crawler.sample_sites.sites import route_key
 from crawler.sample_sites.text import inject_pinyin, to_traditional
 from pipeline.normalise import normalise_text
 
-VARIANTS = ("boilerplate", "paragraph-added", "paragraph-removed", "title-changed",
-            "traditional-pinyin")
+VARIANTS = (
+    "boilerplate",
+    "paragraph-added",
+    "paragraph-removed",
+    "title-changed",
+    "traditional-pinyin",
+)
 NEGATIVES = ("own-words",)
 
 
@@ -53,14 +58,16 @@ class EvalArticle:
     script: str = "hans"
 
 
-def pair_scores(truth: Mapping[object, object], predicted: Mapping[object, object]
-                ) -> dict[str, float]:
+def pair_scores(
+    truth: Mapping[object, object], predicted: Mapping[object, object]
+) -> dict[str, float]:
     """Return precision, recall and pair counts of "same story" decisions over all pairs.
 
     Args:
         truth: item → true story label.
         predicted: item → cluster id (same keys).
     """
+
     def pairs(counter: Counter) -> int:
         return sum(n * (n - 1) // 2 for n in counter.values())
 
@@ -70,7 +77,9 @@ def pair_scores(truth: Mapping[object, object], predicted: Mapping[object, objec
     return {
         "precision": both / same_pred if same_pred else 1.0,
         "recall": both / same_true if same_true else 1.0,
-        "true_pairs": same_true, "predicted_pairs": same_pred, "correct_pairs": both,
+        "true_pairs": same_true,
+        "predicted_pairs": same_pred,
+        "correct_pairs": both,
     }
 
 
@@ -95,34 +104,64 @@ def generated_eval_set(size: int = 30, per_site: int | None = None) -> list[Eval
             paras = _paragraphs(story.blocks)
             key = f"{site_id}:{entry.num}"
             when = site.shown_published(entry)
-            base = EvalArticle(key, key, "original", site_id, entry.title_s, "\n".join(paras),
-                               when, story.source)
+            base = EvalArticle(
+                key, key, "original", site_id, entry.title_s, "\n".join(paras), when, story.source
+            )
             out.append(base)
             rng = random.Random(key)
             extra = max(_paragraphs(others[n].story().blocks), key=len)
-            boiler = ["当前位置：首页 > 新闻中心 > 工作动态", f"来源：{site.name}",
-                      *paras, f"责任编辑：{story.editor}", "【打印本页】【关闭窗口】",
-                      "扫一扫在手机打开当前页"]
+            boiler = [
+                "当前位置：首页 > 新闻中心 > 工作动态",
+                f"来源：{site.name}",
+                *paras,
+                f"责任编辑：{story.editor}",
+                "【打印本页】【关闭窗口】",
+                "扫一扫在手机打开当前页",
+            ]
             cut = rng.randrange(1, max(2, len(paras) - 1))
             trad = inject_pinyin(to_traditional("\n".join(paras)), n)[0]
             texts = {
                 "boilerplate": "\n".join(boiler),
                 "paragraph-added": "\n".join([*paras[:cut], extra, *paras[cut:]]),
-                "paragraph-removed": "\n".join(paras[:cut] + paras[cut + 1:]),
+                "paragraph-removed": "\n".join(paras[:cut] + paras[cut + 1 :]),
                 "title-changed": base.text,
                 "traditional-pinyin": normalise_text(trad),
             }
             for kind in VARIANTS:
                 title = f"【转载】{entry.title_s[:12]}" if kind == "title-changed" else base.title
-                out.append(EvalArticle(f"{key}:{kind}", key, kind, f"copy-{kind}", title,
-                                       texts[kind], when, site.name,
-                                       "hant" if kind == "traditional-pinyin" else "hans"))
+                out.append(
+                    EvalArticle(
+                        f"{key}:{kind}",
+                        key,
+                        kind,
+                        f"copy-{kind}",
+                        title,
+                        texts[kind],
+                        when,
+                        site.name,
+                        "hant" if kind == "traditional-pinyin" else "hans",
+                    )
+                )
             # The same meeting reported by another site in its own words.
-            other = make_story(f"own-words:{key}", entry.flavor, entry.title_s,
-                               entry.story_when or entry.published, entry.ctx)
-            out.append(EvalArticle(f"{key}:own-words", f"{key}:own-words", "own-words",
-                                   "copy-own-words", entry.title_s,
-                                   "\n".join(_paragraphs(other.blocks)), when, other.source))
+            other = make_story(
+                f"own-words:{key}",
+                entry.flavor,
+                entry.title_s,
+                entry.story_when or entry.published,
+                entry.ctx,
+            )
+            out.append(
+                EvalArticle(
+                    f"{key}:own-words",
+                    f"{key}:own-words",
+                    "own-words",
+                    "copy-own-words",
+                    entry.title_s,
+                    "\n".join(_paragraphs(other.blocks)),
+                    when,
+                    other.source,
+                )
+            )
     return out
 
 
@@ -171,22 +210,27 @@ def synthetic_rows(n: int, seed: int = 1, start: int = 0) -> Iterator[tuple[dict
                 paras = [f"来源：站点{label % 50}", *paras, "责任编辑：王明"]
         else:
             label = i
-            paras = [f"第{i}号：{rng.choice(pool)[:20]}{i * 7919 % 100003}", *rng.sample(
-                pool, rng.randint(6, 10))]
+            paras = [
+                f"第{i}号：{rng.choice(pool)[:20]}{i * 7919 % 100003}",
+                *rng.sample(pool, rng.randint(6, 10)),
+            ]
             published = f"20{19 + i % 6}-{1 + i % 12:02d}-{1 + i % 28:02d}T{8 + i % 10:02d}:00"
             recent.append((paras, label, published))
             if len(recent) > 1000:
                 recent.pop(0)
         text = "\n".join(paras)
-        yield {
-            "url": f"http://site{i % 50}.example.gov.cn/art/{i}.html",
-            "site_id": f"site{i % 50}",
-            "title": paras[0][:24],
-            "published": published,
-            "text": text,
-            "script": "hans",
-            "content_hash": hashlib.sha1(text.encode()).hexdigest(),
-        }, label
+        yield (
+            {
+                "url": f"http://site{i % 50}.example.gov.cn/art/{i}.html",
+                "site_id": f"site{i % 50}",
+                "title": paras[0][:24],
+                "published": published,
+                "text": text,
+                "script": "hans",
+                "content_hash": hashlib.sha1(text.encode()).hexdigest(),
+            },
+            label,
+        )
 
 
 _POOL: list[str] = []
@@ -215,10 +259,18 @@ def cluster_eval_set(db_path: str | Path, articles: list[EvalArticle]) -> dict[s
         ids: dict[str, int] = {}
         for a in articles:
             with store.db.atomic():
-                written = store.save_article({
-                    "url": f"http://eval.example.gov.cn/{a.key}", "site_id": a.site_id,
-                    "title": a.title, "published": a.published, "source": a.source,
-                    "script": a.script, "text": a.text, "content_hash": content_hash(a.text)})
+                written = store.save_article(
+                    {
+                        "url": f"http://eval.example.gov.cn/{a.key}",
+                        "site_id": a.site_id,
+                        "title": a.title,
+                        "published": a.published,
+                        "source": a.source,
+                        "script": a.script,
+                        "text": a.text,
+                        "content_hash": content_hash(a.text),
+                    }
+                )
                 assign_cluster(store.db, written.article_id)
             ids[a.key] = written.article_id
         cluster = dict(store.db.execute("select id, cluster_id from articles").fetchall())

@@ -105,8 +105,11 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
         spider.keys = RedisKeys(settings.get("DANGJIAN_REDIS_PREFIX") or "dangjian")
         spider.worker_id = new_worker_id()
         spider.registry_redis = WorkerRegistry(
-            get_redis_from_settings(settings), spider.keys, spider.worker_id,
-            settings.getint("DANGJIAN_REDIS_WORKER_TTL", DEFAULT_WORKER_TTL))
+            get_redis_from_settings(settings),
+            spider.keys,
+            spider.worker_id,
+            settings.getint("DANGJIAN_REDIS_WORKER_TTL", DEFAULT_WORKER_TTL),
+        )
         spider.idle_since = None
         spider.setup_redis(crawler)
         crawler.signals.connect(spider._opened, signal=signals.spider_opened)
@@ -145,8 +148,11 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
         entry = json.loads(data)
         site = self.sites_by_id.get(entry.get("site_id", ""))
         if site is None:
-            logger.error("start URL %s names a site missing from this worker's registry: %r",
-                         entry.get("url"), entry.get("site_id"))
+            logger.error(
+                "start URL %s names a site missing from this worker's registry: %r",
+                entry.get("url"),
+                entry.get("site_id"),
+            )
             return []
         request = self._request(entry["url"], site, "list", column_scope(entry["url"]))
         request.meta["run_id"] = entry.get("run_id", "")
@@ -170,8 +176,9 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
         if self.idle_since is None:
             self.idle_since = now
         if self.max_idle_time and now - self.idle_since >= self.max_idle_time:
-            logger.info("worker %s: queue empty for %d s, stopping", self.worker_id,
-                        self.max_idle_time)
+            logger.info(
+                "worker %s: queue empty for %d s, stopping", self.worker_id, self.max_idle_time
+            )
             return
         raise DontCloseSpider
 
@@ -210,8 +217,9 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
         if isinstance(item, PageItem):
             return TaskPage(dataclasses.replace(item.page, run_id=run_id), task=task)
         if isinstance(item, FetchFailureItem):
-            return TaskFailure(url=item.url, site_id=item.site_id, run_id=run_id,
-                               reason=item.reason, task=task)
+            return TaskFailure(
+                url=item.url, site_id=item.site_id, run_id=run_id, reason=item.reason, task=task
+            )
         return item
 
 
@@ -224,8 +232,9 @@ class RedisHandoffPipeline:
     down until it catches up, so a stopped ingester cannot fill Redis's memory.
     """
 
-    def __init__(self, crawler: Crawler, server: redis.Redis, keys: RedisKeys,
-                 stream_max: int) -> None:
+    def __init__(
+        self, crawler: Crawler, server: redis.Redis, keys: RedisKeys, stream_max: int
+    ) -> None:
         self.crawler = crawler
         self.server = server
         self.keys = keys
@@ -236,9 +245,12 @@ class RedisHandoffPipeline:
         settings = crawler.settings
         if not settings.get("REDIS_URL"):
             raise NotConfigured
-        return cls(crawler, get_redis_from_settings(settings),
-                   RedisKeys(settings.get("DANGJIAN_REDIS_PREFIX") or "dangjian"),
-                   settings.getint("DANGJIAN_REDIS_STREAM_MAX", DEFAULT_STREAM_MAX))
+        return cls(
+            crawler,
+            get_redis_from_settings(settings),
+            RedisKeys(settings.get("DANGJIAN_REDIS_PREFIX") or "dangjian"),
+            settings.getint("DANGJIAN_REDIS_STREAM_MAX", DEFAULT_STREAM_MAX),
+        )
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         spider = spider or self.crawler.spider
@@ -246,8 +258,9 @@ class RedisHandoffPipeline:
             fields = page_message(item.page)
             kind = "page"
         elif isinstance(item, FetchFailureItem):
-            fields = failure_message(url=item.url, site_id=item.site_id, run_id=item.run_id,
-                                     reason=item.reason)
+            fields = failure_message(
+                url=item.url, site_id=item.site_id, run_id=item.run_id, reason=item.reason
+            )
             kind = "failure"
         else:
             return item
@@ -286,13 +299,21 @@ def redis_client(redis_url: str) -> redis.Redis:
     try:
         server.ping()
     except redis.RedisError as exc:
-        raise DangjianError(f"cannot reach Redis at {redis_url}: {exc}. "
-                            "Check --redis / REDIS_URL and that redis-server runs.") from exc
+        raise DangjianError(
+            f"cannot reach Redis at {redis_url}: {exc}. "
+            "Check --redis / REDIS_URL and that redis-server runs."
+        ) from exc
     return server
 
 
-def enqueue_sites(redis_url: str, site_ids: Iterable[str] = (), *, sample: bool = False,
-                  sites_path: str | None = None, prefix: str = "dangjian") -> tuple[str, int]:
+def enqueue_sites(
+    redis_url: str,
+    site_ids: Iterable[str] = (),
+    *,
+    sample: bool = False,
+    sites_path: str | None = None,
+    prefix: str = "dangjian",
+) -> tuple[str, int]:
     """Start a run of the selected sites on the shared queue; return the run id and URL count.
 
     Announces the run on the stream (so the ingester records it in ``crawl_runs``), then
@@ -307,8 +328,11 @@ def enqueue_sites(redis_url: str, site_ids: Iterable[str] = (), *, sample: bool 
     keys = RedisKeys(prefix)
     run_id = new_run_id()
     today = datetime.now(UTC) + timedelta(hours=8)  # China local date, as the spider
-    starts = [json.dumps({"url": url, "site_id": site.id, "run_id": run_id})
-              for site in sites for url in site.expanded_start_urls(today)]
+    starts = [
+        json.dumps({"url": url, "site_id": site.id, "run_id": run_id})
+        for site in sites
+        for url in site.expanded_start_urls(today)
+    ]
     pipe = server.pipeline(transaction=True)
     pipe.xadd(keys.pages, run_message(run_id, [s.raw for s in sites]))
     pipe.sadd(keys.runs, run_id)
@@ -319,8 +343,9 @@ def enqueue_sites(redis_url: str, site_ids: Iterable[str] = (), *, sample: bool 
     return run_id, len(starts)
 
 
-def run_worker(redis_url: str, sites_path: str | None = None,
-               settings: Mapping[str, Any] | None = None) -> None:
+def run_worker(
+    redis_url: str, sites_path: str | None = None, settings: Mapping[str, Any] | None = None
+) -> None:
     """Run one crawl worker in this process until the shared queue stays idle.
 
     Raises:

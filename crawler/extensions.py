@@ -58,8 +58,18 @@ class CrawlProgress:
 
     def _figures(self) -> dict[str, Any]:
         get = self.stats.get_value
-        pages = sum(get(f"dangjian/outcome/{k}", 0) for k in (
-            "list", "attachment", "not-article", "new", "updated", "unchanged", "duplicate"))
+        pages = sum(
+            get(f"dangjian/outcome/{k}", 0)
+            for k in (
+                "list",
+                "attachment",
+                "not-article",
+                "new",
+                "updated",
+                "unchanged",
+                "duplicate",
+            )
+        )
         elapsed = max(time.monotonic() - self.started, 1e-6)
         return {
             "pages": pages,
@@ -74,16 +84,22 @@ class CrawlProgress:
             if self.bar is None:
                 self.bar = tqdm(desc="crawl", unit=" pages", dynamic_ncols=True, leave=True)
             self.bar.n = figures["pages"]
-            self.bar.set_postfix(articles=figures["articles"], failures=figures["failures"],
-                                 refresh=False)
+            self.bar.set_postfix(
+                articles=figures["articles"], failures=figures["failures"], refresh=False
+            )
             self.bar.refresh()
         elif time.monotonic() - self.last_log >= self.interval:
             self.last_log = time.monotonic()
-            logger.info("progress: %(pages)d pages, %(articles)d new articles, "
-                        "%(failures)d failures, %(rate)s", figures)
+            logger.info(
+                "progress: %(pages)d pages, %(articles)d new articles, "
+                "%(failures)d failures, %(rate)s",
+                figures,
+            )
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         if self.bar is not None:
             self.bar.close()
-        logger.info("done: %(pages)d pages, %(articles)d new articles, %(failures)d failures, "
-                    "%(rate)s", self._figures())
+        logger.info(
+            "done: %(pages)d pages, %(articles)d new articles, %(failures)d failures, %(rate)s",
+            self._figures(),
+        )

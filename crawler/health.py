@@ -35,11 +35,14 @@ CAPTCHA_TITLE = re.compile(
     rb"|\xe8\xae\xbf\xe9\x97\xae\xe9\xaa\x8c\xe8\xaf\x81"  # 访问验证
     rb"|\xe6\xbb\x91\xe5\x8a\xa8\xe9\xaa\x8c\xe8\xaf\x81"  # 滑动验证
     rb"|\xe9\xaa\x8c\xe8\xaf\x81\xe7\xa0\x81"  # 验证码
-    rb"|captcha)", re.IGNORECASE)
+    rb"|captcha)",
+    re.IGNORECASE,
+)
 
 
-def detect_challenge(status: int, set_cookies: list[str], body: bytes,
-                     location: str = "") -> str | None:
+def detect_challenge(
+    status: int, set_cookies: list[str], body: bytes, location: str = ""
+) -> str | None:
     """Return why a response is an anti-bot challenge, or None for an ordinary response.
 
     Args:
@@ -109,8 +112,12 @@ class AntiBotMiddleware:
         site_id = site_for(request, self.crawler) or "?"
         if not self.stats.get_value(BLOCKED_STAT.format(site_id)):
             self.stats.set_value(BLOCKED_STAT.format(site_id), f"{reason} at {request.url}")
-            logger.error("ALERT site %s blocked: %s at %s; its crawl stops here", site_id,
-                         reason, request.url)
+            logger.error(
+                "ALERT site %s blocked: %s at %s; its crawl stops here",
+                site_id,
+                reason,
+                request.url,
+            )
         self.stats.inc_value("dangjian/blocked/challenges")
         raise IgnoreRequest(f"anti-bot challenge from {request.url}: {reason}")
 
@@ -151,8 +158,13 @@ def failure_rate(row: Mapping[str, Any]) -> float:
     return failures / max(row.get("pages") or 0, failures, 1)
 
 
-def evaluate_run(db: sqlite_utils.Database, run_id: str, site_id: str,
-                 article_links: int | None, options: HealthOptions) -> list[Alert]:
+def evaluate_run(
+    db: sqlite_utils.Database,
+    run_id: str,
+    site_id: str,
+    article_links: int | None,
+    options: HealthOptions,
+) -> list[Alert]:
     """Compare a finished run with the site's history and return its alerts.
 
     Args:
@@ -175,24 +187,38 @@ def evaluate_run(db: sqlite_utils.Database, run_id: str, site_id: str,
         return alerts  # nothing fetched: the failure itself is the news
     list_pages = db.execute(
         "select count(*) from pages where run_id = ? and site_id = ? and kind = 'list' "
-        "and status < 400", [run_id, site_id]).fetchone()[0]
+        "and status < 400",
+        [run_id, site_id],
+    ).fetchone()[0]
     if article_links == 0 and list_pages:
-        alert("layout", f"{list_pages} list page(s) but no article link on any: "
-                        "has the layout or the URL scheme changed?")
-    earlier = list(db.query(
-        "select * from crawl_runs where site_id = ? and run_id != ? and finished_at is not null "
-        "and status in ('ok', 'partial') order by started_at desc limit ?",
-        [site_id, run_id, max(options.stale_runs, options.history)]))
+        alert(
+            "layout",
+            f"{list_pages} list page(s) but no article link on any: "
+            "has the layout or the URL scheme changed?",
+        )
+    earlier = list(
+        db.query(
+            "select * from crawl_runs where site_id = ? and run_id != ? and finished_at is not null "
+            "and status in ('ok', 'partial') order by started_at desc limit ?",
+            [site_id, run_id, max(options.stale_runs, options.history)],
+        )
+    )
     streak = [row, *earlier][: options.stale_runs]
     if len(streak) >= options.stale_runs and not any(
-            (r["articles_new"] or 0) + (r["duplicates"] or 0) for r in streak):
-        alert("stale", f"no new articles in the last {options.stale_runs} runs: "
-                       "has the layout changed?")
+        (r["articles_new"] or 0) + (r["duplicates"] or 0) for r in streak
+    ):
+        alert(
+            "stale",
+            f"no new articles in the last {options.stale_runs} runs: has the layout changed?",
+        )
     rate = failure_rate(row)
     history = [failure_rate(r) for r in earlier[: options.history]]
     baseline = sum(history) / len(history) if history else 0.0
-    if ((row["failures"] or 0) >= options.min_failures and rate >= options.failure_rate
-            and rate - baseline >= options.failure_jump):
+    if (
+        (row["failures"] or 0) >= options.min_failures
+        and rate >= options.failure_rate
+        and rate - baseline >= options.failure_jump
+    ):
         alert("failure-rate", f"failure rate {rate:.0%} (previous runs {baseline:.0%})")
     return alerts
 
@@ -203,13 +229,13 @@ def send_alerts(alerts: list[Alert], webhook: str | None, timeout: float = 5.0) 
     A webhook that cannot be reached is logged, never raised: alerts must not break a crawl.
     """
     for item in alerts:
-        logger.error("ALERT %s %s (run %s): %s", item.site_id, item.kind, item.run_id,
-                     item.message)
+        logger.error("ALERT %s %s (run %s): %s", item.site_id, item.kind, item.run_id, item.message)
         if not webhook:
             continue
         data = json.dumps(asdict(item), ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(webhook, data=data, method="POST",
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            webhook, data=data, method="POST", headers={"Content-Type": "application/json"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=timeout) as answer:
                 answer.read()

@@ -74,8 +74,14 @@ class IncrementalState:
         revisit_max: most articles revisited per site and run.
     """
 
-    def __init__(self, db_path: str, revisit_after: float = 3 * 86400, revisit_days: int = 30,
-                 revisit_max: int = 200, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        revisit_after: float = 3 * 86400,
+        revisit_days: int = 30,
+        revisit_max: int = 200,
+        enabled: bool = True,
+    ) -> None:
         self.db_path = db_path
         self.revisit_after = revisit_after
         self.revisit_days = revisit_days
@@ -126,45 +132,62 @@ class IncrementalState:
             "coalesce(substr(a.published, 1, 10), substr(a.first_seen, 1, 10)) >= ? "
             "and a.last_seen <= ? as due from articles a left join pages p on p.id = a.page_id "
             f"where a.url in ({', '.join('?' * len(variants))}) order by a.id limit 1",
-            [since, seen_before, *variants])
+            [since, seen_before, *variants],
+        )
         if not rows:
             # A link that redirects to the article: the stored page keeps the link's URL.
             rows = self._query(
                 "select a.url, a.last_seen, p.headers, "
                 "coalesce(substr(a.published, 1, 10), substr(a.first_seen, 1, 10)) >= ? "
                 "and a.last_seen <= ? as due from pages p join articles a on a.page_id = p.id "
-                "where p.url = ? order by p.id desc limit 1", [since, seen_before, url])
+                "where p.url = ? order by p.id desc limit 1",
+                [since, seen_before, url],
+            )
         if not rows:
             # Fetched before without giving an article: attachments and non-articles are not
             # fetched again; failures are (due), but still count as known for paging.
-            pages = self._query("select fetched_at, outcome from pages where url = ? "
-                                "order by id desc limit 1", [url])
+            pages = self._query(
+                "select fetched_at, outcome from pages where url = ? order by id desc limit 1",
+                [url],
+            )
             if not pages:
                 return None
             due = pages[0]["outcome"] not in ("attachment", "not-article")
             return KnownArticle(url, pages[0]["fetched_at"], due, None, None)
         row = rows[0]
         headers = json.loads(row["headers"] or "{}")
-        return KnownArticle(row["url"], row["last_seen"], bool(row["due"]),
-                            headers.get("etag"), headers.get("last-modified"))
+        return KnownArticle(
+            row["url"],
+            row["last_seen"],
+            bool(row["due"]),
+            headers.get("etag"),
+            headers.get("last-modified"),
+        )
 
     def due_revisits(self, site_id: str) -> list[str]:
         """Return the site's recent articles not seen for ``revisit_after``, oldest first."""
         since, seen_before = self._cutoffs()
-        return [r["url"] for r in self._query(
-            "select url from articles where site_id = ? and taken_down_at is null "
-            "and coalesce(substr(published, 1, 10), substr(first_seen, 1, 10)) >= ? "
-            "and last_seen <= ? order by last_seen limit ?",
-            [site_id, since, seen_before, self.revisit_max])]
+        return [
+            r["url"]
+            for r in self._query(
+                "select url from articles where site_id = ? and taken_down_at is null "
+                "and coalesce(substr(published, 1, 10), substr(first_seen, 1, 10)) >= ? "
+                "and last_seen <= ? order by last_seen limit ?",
+                [site_id, since, seen_before, self.revisit_max],
+            )
+        ]
 
     def has_full_crawl(self, site_id: str) -> bool:
         """Return True once the site has had a crawl that ran to its end."""
         if site_id not in self._full:
-            self._full[site_id] = bool(self._query(
-                "select 1 from crawl_runs where site_id = ? and finished_at is not null "
-                "and status in ('ok', 'partial') "
-                "and (reason is null or reason not like 'crawl stopped early%') limit 1",
-                [site_id]))
+            self._full[site_id] = bool(
+                self._query(
+                    "select 1 from crawl_runs where site_id = ? and finished_at is not null "
+                    "and status in ('ok', 'partial') "
+                    "and (reason is null or reason not like 'crawl stopped early%') limit 1",
+                    [site_id],
+                )
+            )
         return self._full[site_id]
 
     def close(self) -> None:

@@ -80,9 +80,13 @@ def recover_interrupted(db_path: str | Path, site_ids: list[str]) -> str | None:
     store = Store(db_path)
     try:
         marks = ", ".join("?" * len(site_ids))
-        rows = list(store.db.query(
-            f"select run_id, site_id from crawl_runs where status = 'running' "
-            f"and site_id in ({marks}) order by started_at", site_ids))
+        rows = list(
+            store.db.query(
+                f"select run_id, site_id from crawl_runs where status = 'running' "
+                f"and site_id in ({marks}) order by started_at",
+                site_ids,
+            )
+        )
         runs = {r["run_id"] for r in rows}
         resume = None
         last = rows[-1]["run_id"] if rows else None
@@ -91,11 +95,18 @@ def recover_interrupted(db_path: str | Path, site_ids: list[str]) -> str | None:
         for row in rows:
             if row["run_id"] == resume:
                 continue
-            pages = store.db.execute("select count(*) from pages where run_id = ? and "
-                                     "site_id = ?", [row["run_id"], row["site_id"]]).fetchone()[0]
-            store.update_run(row["run_id"], row["site_id"], finished_at=utc_now(),
-                             status="partial" if pages else "failed", pages=pages,
-                             reason="interrupted: the crawl process died")
+            pages = store.db.execute(
+                "select count(*) from pages where run_id = ? and site_id = ?",
+                [row["run_id"], row["site_id"]],
+            ).fetchone()[0]
+            store.update_run(
+                row["run_id"],
+                row["site_id"],
+                finished_at=utc_now(),
+                status="partial" if pages else "failed",
+                pages=pages,
+                reason="interrupted: the crawl process died",
+            )
         if resume:
             logger.info("resuming run %s, interrupted before it finished", resume)
         elif runs:

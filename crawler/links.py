@@ -14,20 +14,26 @@ from lxml import html as lxml_html
 
 from crawler.registry import Site
 
-DEFAULT_ARTICLE_PATTERNS = tuple(re.compile(p) for p in (
-    r"/t\d{8}_\d+\.s?html?$",  # TRS WCM: /xwzx/202304/t20230419_4589123.html
-    r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html",  # Hanweb: /art/2023/4/19/art_123_4567.html
-    r"/content/\d{4}-\d{2}/\d{2}/content_\d+\.s?html?",  # newspaper CMS
-    r"/content_\d+\.s?html?$",
-    r"/\d{4}-?\d{2}/?\d{2}/[A-Za-z0-9_-]+\.s?html?$",  # dated folders
-    r"/(news_?view|view|show|detail|article)\w*\.(asp|aspx|php|jsp)\?(\w+=\w*&)*id=\d+",
-))
-DEFAULT_LIST_PATTERNS = tuple(re.compile(p) for p in (
-    r"/index(_\d+)?\.s?html?$",  # TRS pagination: index.html, index_1.html
-    r"/col/col\d+/index\.html",  # Hanweb column
-    r"[?&](page|pageNum|pageno|pageIndex|p)=\d+",
-    r"/list(_\d+)?\.\w+$",
-))
+DEFAULT_ARTICLE_PATTERNS = tuple(
+    re.compile(p)
+    for p in (
+        r"/t\d{8}_\d+\.s?html?$",  # TRS WCM: /xwzx/202304/t20230419_4589123.html
+        r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html",  # Hanweb: /art/2023/4/19/art_123_4567.html
+        r"/content/\d{4}-\d{2}/\d{2}/content_\d+\.s?html?",  # newspaper CMS
+        r"/content_\d+\.s?html?$",
+        r"/\d{4}-?\d{2}/?\d{2}/[A-Za-z0-9_-]+\.s?html?$",  # dated folders
+        r"/(news_?view|view|show|detail|article)\w*\.(asp|aspx|php|jsp)\?(\w+=\w*&)*id=\d+",
+    )
+)
+DEFAULT_LIST_PATTERNS = tuple(
+    re.compile(p)
+    for p in (
+        r"/index(_\d+)?\.s?html?$",  # TRS pagination: index.html, index_1.html
+        r"/col/col\d+/index\.html",  # Hanweb column
+        r"[?&](page|pageNum|pageno|pageIndex|p)=\d+",
+        r"/list(_\d+)?\.\w+$",
+    )
+)
 # Hanweb keeps column lists inside <script type="text/xml"><datastore> as CDATA HTML.
 SCRIPT_HREF = re.compile(r"""href\s*=\s*['"]([^'"]+)['"][^>]*>([^<]*)""", re.I)
 
@@ -45,7 +51,8 @@ def extract_links(text: str, base_url: str) -> Iterator[tuple[str, str]]:
     base_url = urljoin(base_url, base[0]) if base else base_url
     seen: set[str] = set()
     candidates: list[tuple[str, str]] = [
-        (a.get("href", ""), a.text_content()) for a in tree.iter("a") if a.get("href")]
+        (a.get("href", ""), a.text_content()) for a in tree.iter("a") if a.get("href")
+    ]
     for script in tree.xpath("//script[contains(., 'href')]/text()"):
         candidates.extend(SCRIPT_HREF.findall(script))
     for href, anchor in candidates:

@@ -56,20 +56,28 @@ class StorePipeline:
         spider = spider or self.crawler.spider
         self.store = Store(self.db_path)
         self.store.save_sites(site.raw for site in spider.sites)
-        started = {r["site_id"] for r in self.store.db["crawl_runs"].rows_where(
-            "run_id = ?", [spider.run_id])}
+        started = {
+            r["site_id"]
+            for r in self.store.db["crawl_runs"].rows_where("run_id = ?", [spider.run_id])
+        }
         if started:
             self._resume(spider.run_id)
         self.store.start_run(spider.run_id, [s.id for s in spider.sites if s.id not in started])
-        logger.info("run %s: crawling %d site(s) into %s", spider.run_id, len(spider.sites),
-                    self.db_path)
+        logger.info(
+            "run %s: crawling %d site(s) into %s", spider.run_id, len(spider.sites), self.db_path
+        )
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         assert self.store is not None
         stats = self.crawler.stats
         if isinstance(item, FetchFailureItem):
-            self.store.save_failure(url=item.url, stage="fetch", reason=item.reason,
-                                    site_id=item.site_id, run_id=item.run_id)
+            self.store.save_failure(
+                url=item.url,
+                stage="fetch",
+                reason=item.reason,
+                site_id=item.site_id,
+                run_id=item.run_id,
+            )
             self.counts[item.site_id]["failures"] += 1
             stats.inc_value("dangjian/outcome/failure")
             logger.warning("fetch failed %s: %s", item.url, item.reason)
@@ -113,12 +121,20 @@ class StorePipeline:
             else:
                 status, why = "ok", None
             self.store.finish_run(spider.run_id, site.id, counts, status, why)
-            alerts = evaluate_run(self.store.db, spider.run_id, site.id,
-                                  stats.get_value(f"dangjian/links/article/{site.id}", 0),
-                                  options)
+            alerts = evaluate_run(
+                self.store.db,
+                spider.run_id,
+                site.id,
+                stats.get_value(f"dangjian/links/article/{site.id}", 0),
+                options,
+            )
             listed = [{"kind": a.kind, "message": a.message} for a in alerts]
-            self.store.update_run(spider.run_id, site.id, not_modified=counts["not_modified"],
-                                  alerts=json.dumps(listed, ensure_ascii=False) if alerts else None)
+            self.store.update_run(
+                spider.run_id,
+                site.id,
+                not_modified=counts["not_modified"],
+                alerts=json.dumps(listed, ensure_ascii=False) if alerts else None,
+            )
             send_alerts(alerts, self.crawler.settings.get("DANGJIAN_ALERT_WEBHOOK") or None)
         self.store.close()
 
@@ -126,15 +142,22 @@ class StorePipeline:
         """Carry on an interrupted run: its counts so far, and the pages it already stored."""
         assert self.store is not None
         db = self.store.db
-        self.stored = {r["url"] for r in db.query(
-            "select url from pages where run_id = ?", [run_id])}
-        for row in db.query("select site_id, outcome, count(*) as n from pages "
-                            "where run_id = ? group by site_id, outcome", [run_id]):
+        self.stored = {
+            r["url"] for r in db.query("select url from pages where run_id = ?", [run_id])
+        }
+        for row in db.query(
+            "select site_id, outcome, count(*) as n from pages "
+            "where run_id = ? group by site_id, outcome",
+            [run_id],
+        ):
             counts = self.counts[row["site_id"]]
             counts["pages"] += row["n"]
             if row["outcome"] in OUTCOME_COUNTERS:
                 counts[OUTCOME_COUNTERS[row["outcome"]]] += row["n"]
-        for row in db.query("select site_id, count(*) as n from failures where run_id = ? "
-                            "and stage = 'fetch' group by site_id", [run_id]):
+        for row in db.query(
+            "select site_id, count(*) as n from failures where run_id = ? "
+            "and stage = 'fetch' group by site_id",
+            [run_id],
+        ):
             self.counts[row["site_id"]]["failures"] += row["n"]
         logger.info("run %s: resuming after %d stored page(s)", run_id, len(self.stored))

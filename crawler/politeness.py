@@ -46,19 +46,25 @@ class BackoffRetryMiddleware(RetryMiddleware):
         stats = self.crawler.stats
         stats.inc_value("dangjian/retry/backoff_count")
         stats.inc_value("dangjian/retry/backoff_seconds", delay)
-        logger.info("backing off %.1f s before retry %d of %s", delay,
-                    retry.meta.get("retry_times", 1), retry.url)
+        logger.info(
+            "backing off %.1f s before retry %d of %s",
+            delay,
+            retry.meta.get("retry_times", 1),
+            retry.url,
+        )
         await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
 
-    async def process_response(self, request: Request, response: Response,
-                               spider: Any = None) -> Request | Response:
+    async def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Request | Response:
         result = super().process_response(request, response)
         if isinstance(result, Request):
             await self._wait(result)
         return result
 
-    async def process_exception(self, request: Request, exception: Exception,
-                                spider: Any = None) -> Request | Response | None:
+    async def process_exception(
+        self, request: Request, exception: Exception, spider: Any = None
+    ) -> Request | Response | None:
         result = super().process_exception(request, exception)
         if isinstance(result, Request):
             await self._wait(result)

@@ -123,11 +123,14 @@ class WorkerRegistry:
             other = raw.decode() if isinstance(raw, bytes) else raw
             if other == self.worker_id or self.server.exists(self.keys.worker(other)):
                 continue
-            n = int(self._requeue(keys=[self.keys.processing(other), self.keys.requests,
-                                        self.keys.workers], args=[other]))
+            n = int(
+                self._requeue(
+                    keys=[self.keys.processing(other), self.keys.requests, self.keys.workers],
+                    args=[other],
+                )
+            )
             if n:
-                logger.warning("worker %s is gone: %d request(s) put back on the queue",
-                               other, n)
+                logger.warning("worker %s is gone: %d request(s) put back on the queue", other, n)
             recovered += n
         return recovered
 
@@ -135,8 +138,10 @@ class WorkerRegistry:
         """Return True while any request is queued or taken by some worker."""
         if self.server.zcard(self.keys.requests) or self.server.llen(self.keys.start_urls):
             return True
-        return any(self.server.hlen(self.keys.processing(w.decode() if isinstance(w, bytes) else w))
-                   for w in self.server.smembers(self.keys.workers))
+        return any(
+            self.server.hlen(self.keys.processing(w.decode() if isinstance(w, bytes) else w))
+            for w in self.server.smembers(self.keys.workers)
+        )
 
 
 class RunDupeFilter(RFPDupeFilter):
@@ -157,10 +162,12 @@ class RunDupeFilter(RFPDupeFilter):
         from scrapy_redis.connection import get_redis_from_settings
 
         settings = spider.settings
-        return cls(get_redis_from_settings(settings),
-                   RedisKeys(settings.get("DANGJIAN_REDIS_PREFIX") or "dangjian"),
-                   settings.getint("DANGJIAN_REDIS_DUPEFILTER_TTL", DEFAULT_DUPEFILTER_TTL),
-                   settings.getbool("DUPEFILTER_DEBUG"))
+        return cls(
+            get_redis_from_settings(settings),
+            RedisKeys(settings.get("DANGJIAN_REDIS_PREFIX") or "dangjian"),
+            settings.getint("DANGJIAN_REDIS_DUPEFILTER_TTL", DEFAULT_DUPEFILTER_TTL),
+            settings.getbool("DUPEFILTER_DEBUG"),
+        )
 
     def key_for(self, request: Request) -> str:
         return self.keys.dupefilter(request.meta.get("run_id", ""))
@@ -196,14 +203,21 @@ class ReliablePriorityQueue(PriorityQueue):
         task = request.meta.pop(TASK_META, "")
         added = self._enqueue(
             keys=[dupefilter.key_for(request), self.key, self.processing_key],
-            args=[dupefilter.request_fingerprint(request), -request.priority,
-                  self._encode_request(request), dupefilter.ttl, task,
-                  "0" if request.dont_filter else "1"])
+            args=[
+                dupefilter.request_fingerprint(request),
+                -request.priority,
+                self._encode_request(request),
+                dupefilter.ttl,
+                task,
+                "0" if request.dont_filter else "1",
+            ],
+        )
         return bool(added)
 
     def push(self, request: Request) -> None:
-        self.server.execute_command("ZADD", self.key, -request.priority,
-                                    self._encode_request(request))
+        self.server.execute_command(
+            "ZADD", self.key, -request.priority, self._encode_request(request)
+        )
 
     def pop(self, timeout: int = 0) -> Request | None:
         task = secrets.token_hex(8)

@@ -51,8 +51,9 @@ class Site:
 
         Example: ``/pc/html/{date:%Y-%m/%d}/node_1.htm`` → ``/pc/html/2026-11/23/node_1.htm``.
         """
-        return [DATE_PLACEHOLDER.sub(lambda m: when.strftime(m.group(1)), u)
-                for u in self.start_urls]
+        return [
+            DATE_PLACEHOLDER.sub(lambda m: when.strftime(m.group(1)), u) for u in self.start_urls
+        ]
 
     def allows(self, url: str) -> bool:
         """Return True when ``url`` is on one of this site's allowed hosts.
@@ -116,13 +117,15 @@ def parse_site(entry: Any, path: str | Path = "<registry>") -> Site:
         raise SiteConfigError(f"{path}: site id {label!r} must be lower-case letters, digits, '-'")
     if entry["level"] not in LEVELS:
         raise SiteConfigError(
-            f"{path}: site {label!r} has level {entry['level']!r}; use one of {', '.join(LEVELS)}")
+            f"{path}: site {label!r} has level {entry['level']!r}; use one of {', '.join(LEVELS)}"
+        )
     start_urls = _str_list(entry, "start_urls", path)
     for url in start_urls:
         if urlsplit(DATE_PLACEHOLDER.sub("", url)).scheme not in ("http", "https"):
             raise SiteConfigError(f"{path}: site {label!r} start URL {url!r} is not http(s)")
     hosts = _str_list(entry, "allowed_hosts", path) or [
-        urlsplit(u).hostname or "" for u in start_urls]
+        urlsplit(u).hostname or "" for u in start_urls
+    ]
     return Site(
         id=entry["id"],
         name=entry["name"],
@@ -144,7 +147,9 @@ def parse_site(entry: Any, path: str | Path = "<registry>") -> Site:
     )
 
 
-def select_sites(sites: Iterable[Site], ids: Iterable[str] = (), sample: bool = False) -> list[Site]:
+def select_sites(
+    sites: Iterable[Site], ids: Iterable[str] = (), sample: bool = False
+) -> list[Site]:
     """Pick the sites a crawl covers.
 
     Named ``ids`` are taken whatever their flags (an unknown id is an error); with no ids,
@@ -157,8 +162,8 @@ def select_sites(sites: Iterable[Site], ids: Iterable[str] = (), sample: bool = 
         unknown = [i for i in ids if i not in by_id]
         if unknown:
             raise SiteConfigError(
-                f"unknown site id(s): {', '.join(unknown)}. "
-                f"Known: {', '.join(sorted(by_id))}")
+                f"unknown site id(s): {', '.join(unknown)}. Known: {', '.join(sorted(by_id))}"
+            )
         return [by_id[i] for i in ids]
     return [s for s in sites if s.enabled and s.sample == sample]
 
@@ -168,7 +173,9 @@ def _str_list(entry: dict[str, Any], key: str, path: str | Path) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise SiteConfigError(f"{path}: site {entry.get('id')!r} key {key!r} must be a list of strings")
+        raise SiteConfigError(
+            f"{path}: site {entry.get('id')!r} key {key!r} must be a list of strings"
+        )
     return value
 
 

@@ -18,8 +18,9 @@ from crawler.spiders.news import NewsSpider, new_run_id
 logger = logging.getLogger(__name__)
 
 
-def crawl_settings(db_path: str, sites_path: str | None = None,
-                   overrides: Mapping[str, Any] | None = None) -> Settings:
+def crawl_settings(
+    db_path: str, sites_path: str | None = None, overrides: Mapping[str, Any] | None = None
+) -> Settings:
     """Return the crawler's settings with the database, registry and overrides applied."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -31,9 +32,15 @@ def crawl_settings(db_path: str, sites_path: str | None = None,
     return settings
 
 
-def crawl_sites(db_path: str, site_ids: Iterable[str] = (), *, sample: bool = False,
-                sites_path: str | None = None, settings: Mapping[str, Any] | None = None,
-                due: bool = False) -> str | None:
+def crawl_sites(
+    db_path: str,
+    site_ids: Iterable[str] = (),
+    *,
+    sample: bool = False,
+    sites_path: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    due: bool = False,
+) -> str | None:
     """Crawl the selected sites into ``db_path`` and return the run id.
 
     With ``due``, only the sites whose schedule makes them due (crawler/scheduler.py).
@@ -49,8 +56,12 @@ def crawl_sites(db_path: str, site_ids: Iterable[str] = (), *, sample: bool = Fa
     if due:
         sites = due_sites(db_path, sites)
     merged = dict(settings or {})
-    locks = SiteLocks(jobs_dir(db_path, merged.get("DANGJIAN_JOBS_DIR")
-                               or crawl_settings(db_path).get("DANGJIAN_JOBS_DIR")))
+    locks = SiteLocks(
+        jobs_dir(
+            db_path,
+            merged.get("DANGJIAN_JOBS_DIR") or crawl_settings(db_path).get("DANGJIAN_JOBS_DIR"),
+        )
+    )
     busy = locks.acquire(s.id for s in sites)
     for site_id in busy:
         logger.warning("site %s is being crawled by another process; skipped", site_id)

@@ -59,7 +59,8 @@ def parse_schedule(schedule: str | None) -> timedelta | CronTrigger:
     except ValueError as exc:
         raise SiteConfigError(
             f"schedule {text!r} is neither an interval like 6h / 1d nor a cron expression "
-            f"like '0 7 * * *': {exc}") from exc
+            f"like '0 7 * * *': {exc}"
+        ) from exc
 
 
 def next_due(schedule: str | None, last_started: datetime | None, now: datetime) -> datetime:
@@ -87,7 +88,9 @@ def last_starts(db_path: str | Path, site_ids: Iterable[str]) -> dict[str, datet
         ids = list(site_ids)
         rows = db.query(
             f"select site_id, max(started_at) as started from crawl_runs "
-            f"where site_id in ({', '.join('?' * len(ids))}) group by site_id", ids)
+            f"where site_id in ({', '.join('?' * len(ids))}) group by site_id",
+            ids,
+        )
         return {r["site_id"]: _parse_utc(r["started"]) for r in rows if r["started"]}
     finally:
         db.close()
@@ -112,8 +115,7 @@ class SiteTrigger(BaseTrigger):
         self.db_path = db_path
         parse_schedule(site.schedule)  # fail at start-up, not at the first fire time
 
-    def get_next_fire_time(self, previous_fire_time: datetime | None,
-                           now: datetime) -> datetime:
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
         last = last_starts(self.db_path, [self.site.id]).get(self.site.id)
         # The just-fired time counts too: its run may not have written its row yet.
         candidates = [t for t in (last, previous_fire_time) if t is not None]
@@ -133,8 +135,9 @@ class Scheduler:
         workers: most crawls running at once.
     """
 
-    def __init__(self, sites: list[Site], db_path: str, crawl_args: list[str],
-                 workers: int = 4) -> None:
+    def __init__(
+        self, sites: list[Site], db_path: str, crawl_args: list[str], workers: int = 4
+    ) -> None:
         self.sites = sites
         self.db_path = db_path
         self.crawl_args = crawl_args
@@ -143,15 +146,30 @@ class Scheduler:
         self.scheduler = BlockingScheduler(
             executors={"default": ThreadPoolExecutor(max(workers, 1))},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
-            timezone=UTC)
+            timezone=UTC,
+        )
         for site in sites:
-            self.scheduler.add_job(self.crawl, SiteTrigger(site, db_path), args=[site.id],
-                                   id=site.id, name=f"crawl {site.id}")
+            self.scheduler.add_job(
+                self.crawl,
+                SiteTrigger(site, db_path),
+                args=[site.id],
+                id=site.id,
+                name=f"crawl {site.id}",
+            )
 
     def crawl(self, site_id: str) -> int:
         """Crawl one site in a child process and wait for it; return its exit code."""
-        cmd = [sys.executable, "-m", "dangjian", "crawl", site_id, "--db", self.db_path,
-               "--no-progress", *self.crawl_args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "dangjian",
+            "crawl",
+            site_id,
+            "--db",
+            self.db_path,
+            "--no-progress",
+            *self.crawl_args,
+        ]
         logger.info("starting crawl of %s", site_id)
         with self.lock:
             proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)

@@ -25,14 +25,22 @@ DEFAULT_DB = "data/news.db"
 
 def db_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--db", "db_path", default=DEFAULT_DB, show_default=True, envvar="DANGJIAN_DB",
-        type=click.Path(dir_okay=False), help="SQLite database file (env DANGJIAN_DB).",
+        "--db",
+        "db_path",
+        default=DEFAULT_DB,
+        show_default=True,
+        envvar="DANGJIAN_DB",
+        type=click.Path(dir_okay=False),
+        help="SQLite database file (env DANGJIAN_DB).",
     )(fn)
 
 
 def sites_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--sites", "sites_path", default=None, envvar="DANGJIAN_SITES",
+        "--sites",
+        "sites_path",
+        default=None,
+        envvar="DANGJIAN_SITES",
         type=click.Path(dir_okay=False, exists=True),
         help="Site registry YAML (env DANGJIAN_SITES); the bundled crawler/sites.yml by default.",
     )(fn)
@@ -68,19 +76,42 @@ def cli(debug: bool) -> None:
 @click.argument("site_ids", nargs=-1, metavar="[SITE]...")
 @db_option
 @sites_option
-@click.option("--sample", is_flag=True,
-              help="Crawl the enabled sample sites (served by `dangjian sample-sites`).")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress line (default: only on a terminal).")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a Scrapy setting, e.g. -s CLOSESPIDER_PAGECOUNT=50.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy log level.")
-@click.option("--due", is_flag=True,
-              help="Only the sites whose schedule makes them due now (for cron).")
-def crawl(site_ids: tuple[str, ...], db_path: str, sites_path: str | None, sample: bool,
-          progress: bool | None, overrides: tuple[str, ...], log_level: str,
-          due: bool) -> None:
+@click.option(
+    "--sample",
+    is_flag=True,
+    help="Crawl the enabled sample sites (served by `dangjian sample-sites`).",
+)
+@click.option(
+    "--progress/--no-progress", default=None, help="Progress line (default: only on a terminal)."
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, e.g. -s CLOSESPIDER_PAGECOUNT=50.",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Scrapy log level.",
+)
+@click.option(
+    "--due", is_flag=True, help="Only the sites whose schedule makes them due now (for cron)."
+)
+def crawl(
+    site_ids: tuple[str, ...],
+    db_path: str,
+    sites_path: str | None,
+    sample: bool,
+    progress: bool | None,
+    overrides: tuple[str, ...],
+    log_level: str,
+    due: bool,
+) -> None:
     """Crawl sites of the registry into the database.
 
     With no SITE, crawls every enabled real site (or, with --sample, every enabled
@@ -99,20 +130,25 @@ def crawl(site_ids: tuple[str, ...], db_path: str, sites_path: str | None, sampl
     if progress is not None:
         settings["DANGJIAN_PROGRESS"] = "on" if progress else "off"
     settings["LOG_LEVEL"] = log_level
-    run_id = crawl_sites(db_path, site_ids, sample=sample, sites_path=sites_path,
-                         settings=settings, due=due)
+    run_id = crawl_sites(
+        db_path, site_ids, sample=sample, sites_path=sites_path, settings=settings, due=due
+    )
     if run_id is None:
-        click.echo("nothing to crawl: no selected site is due, or each is being crawled "
-                   "by another process")
+        click.echo(
+            "nothing to crawl: no selected site is due, or each is being crawled by another process"
+        )
         return
     rows = run_summary(db_path, run_id)
     click.echo(f"\nrun {run_id} → {db_path}")
-    click.echo(f"{'site':<22} {'status':<8} {'pages':>6} {'new':>5} {'dupes':>6} {'fail':>5} "
-               f"{'304':>5}")
+    click.echo(
+        f"{'site':<22} {'status':<8} {'pages':>6} {'new':>5} {'dupes':>6} {'fail':>5} {'304':>5}"
+    )
     for r in rows:
-        click.echo(f"{r['site_id']:<22} {r['status']:<8} {r['pages'] or 0:>6} "
-                   f"{r['articles_new'] or 0:>5} {r['duplicates'] or 0:>6} {r['failures'] or 0:>5} "
-                   f"{r.get('not_modified') or 0:>5}")
+        click.echo(
+            f"{r['site_id']:<22} {r['status']:<8} {r['pages'] or 0:>6} "
+            f"{r['articles_new'] or 0:>5} {r['duplicates'] or 0:>6} {r['failures'] or 0:>5} "
+            f"{r.get('not_modified') or 0:>5}"
+        )
     if any(r["status"] == "failed" for r in rows):
         sys.exit(1)
 
@@ -120,10 +156,21 @@ def crawl(site_ids: tuple[str, ...], db_path: str, sites_path: str | None, sampl
 @cli.command()
 @db_option
 @click.option("-h", "--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("-p", "--port", default=8001, show_default=True, type=int, envvar="PORT",
-              help="Port to listen on (env PORT).")
-@click.option("--metadata", "metadata_path", type=click.Path(dir_okay=False, exists=True),
-              help="Datasette metadata YAML (default: the project's metadata.yml).")
+@click.option(
+    "-p",
+    "--port",
+    default=8001,
+    show_default=True,
+    type=int,
+    envvar="PORT",
+    help="Port to listen on (env PORT).",
+)
+@click.option(
+    "--metadata",
+    "metadata_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Datasette metadata YAML (default: the project's metadata.yml).",
+)
 def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None:
     """Serve the database in Datasette, as /news.
 
@@ -144,19 +191,38 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
 
 
 @cli.command("sample-sites")
-@click.option("-p", "--port", default=None, type=int,
-              help="Port for every site (each site has its own 127.0.0.x address); "
-                   "0 picks free ports. Default 8780.")
-@click.option("--size", default=30, show_default=True, type=int,
-              help="Articles per site (benchmarks use thousands).")
-@click.option("--registry-out", type=click.Path(dir_okay=False),
-              help="Write a site registry for the addresses actually served.")
-@click.option("--behaviour", "behaviours", multiple=True, metavar="SITE=NAME[:VALUE]",
-              help="Make a site misbehave for tests: slow:SECONDS, 5xx_burst:N, 5xx_rate:SHARE, "
-                   "challenge412, wzws, captcha, layout_changed, changed:N, removed:N, "
-                   "no_validators (see crawler/sample_sites/behaviours.py).")
-def sample_sites(port: int | None, size: int, registry_out: str | None,
-                 behaviours: tuple[str, ...] = ()) -> None:
+@click.option(
+    "-p",
+    "--port",
+    default=None,
+    type=int,
+    help="Port for every site (each site has its own 127.0.0.x address); "
+    "0 picks free ports. Default 8780.",
+)
+@click.option(
+    "--size",
+    default=30,
+    show_default=True,
+    type=int,
+    help="Articles per site (benchmarks use thousands).",
+)
+@click.option(
+    "--registry-out",
+    type=click.Path(dir_okay=False),
+    help="Write a site registry for the addresses actually served.",
+)
+@click.option(
+    "--behaviour",
+    "behaviours",
+    multiple=True,
+    metavar="SITE=NAME[:VALUE]",
+    help="Make a site misbehave for tests: slow:SECONDS, 5xx_burst:N, 5xx_rate:SHARE, "
+    "challenge412, wzws, captcha, layout_changed, changed:N, removed:N, "
+    "no_validators (see crawler/sample_sites/behaviours.py).",
+)
+def sample_sites(
+    port: int | None, size: int, registry_out: str | None, behaviours: tuple[str, ...] = ()
+) -> None:
     """Serve the bundled sample sites on loopback until interrupted.
 
     Prints one line per site (id and base URL), then "ready".
@@ -174,8 +240,9 @@ def sample_sites(port: int | None, size: int, registry_out: str | None,
         chosen = parse_behaviour_flags(list(behaviours))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--behaviour") from exc
-    handle = start_sample_sites(port=DEFAULT_PORT if port is None else port, size=size,
-                                behaviours=chosen)
+    handle = start_sample_sites(
+        port=DEFAULT_PORT if port is None else port, size=size, behaviours=chosen
+    )
     if registry_out:
         write_sample_registry(handle.addresses, registry_out, size)
     for site_id, url in handle.addresses.items():
@@ -195,13 +262,15 @@ def write_sample_registry(addresses: dict[str, str], path: str, size: int) -> No
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(
-        yaml.safe_dump({"sites": registry_entries(addresses, size)}, allow_unicode=True,
-                       sort_keys=False), encoding="utf-8")
+        yaml.safe_dump(
+            {"sites": registry_entries(addresses, size)}, allow_unicode=True, sort_keys=False
+        ),
+        encoding="utf-8",
+    )
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--url", help="The page's URL (otherwise taken from the page's meta tags).")
 def extract(paths: tuple[str, ...], url: str | None) -> None:
     """Extract and normalise saved pages; print one JSON object per PATH.
@@ -225,8 +294,15 @@ def extract(paths: tuple[str, ...], url: str | None) -> None:
 
 @cli.command()
 @db_option
-@click.option("-p", "--port", default=8001, show_default=True, type=int, envvar="PORT",
-              help="Datasette port (env PORT).")
+@click.option(
+    "-p",
+    "--port",
+    default=8001,
+    show_default=True,
+    type=int,
+    envvar="PORT",
+    help="Datasette port (env PORT).",
+)
 @click.option("--size", default=30, show_default=True, type=int, help="Articles per sample site.")
 def demo(db_path: str, port: int, size: int) -> None:
     """Serve the sample sites, crawl them all, then browse the result in Datasette.
@@ -250,8 +326,19 @@ def demo(db_path: str, port: int, size: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             registry = os.path.join(tmp, "sites.yml")
             write_sample_registry(handle.addresses, registry, size)
-            cmd = [sys.executable, "-m", "dangjian", "crawl", "--sample", "--sites", registry,
-                   "--db", db_path, "--log-level", "WARNING"]
+            cmd = [
+                sys.executable,
+                "-m",
+                "dangjian",
+                "crawl",
+                "--sample",
+                "--sites",
+                registry,
+                "--db",
+                db_path,
+                "--log-level",
+                "WARNING",
+            ]
             proc = subprocess.Popen(cmd)
             try:
                 proc.wait()
@@ -269,8 +356,12 @@ def demo(db_path: str, port: int, size: int) -> None:
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @db_option
-@click.option("--site", "site_id", default=None,
-              help="Registry site id every page belongs to (default: matched on the URL's host).")
+@click.option(
+    "--site",
+    "site_id",
+    default=None,
+    help="Registry site id every page belongs to (default: matched on the URL's host).",
+)
 def import_(paths: tuple[str, ...], db_path: str, site_id: str | None) -> None:
     """Import saved HTML files, folders of them and WARC files, like a crawl.
 
@@ -292,7 +383,6 @@ def import_(paths: tuple[str, ...], db_path: str, site_id: str | None) -> None:
         store.close()
     summary = ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) or "nothing"
     click.echo(f"imported into {db_path}: {summary}")
-
 
 
 @cli.command()
@@ -320,7 +410,6 @@ def reprocess(db_path: str, site_id: str | None) -> None:
     finally:
         store.close()
     click.echo(" ".join(f"{name}={counts[name]}" for name in counts))
-
 
 
 @cli.command()

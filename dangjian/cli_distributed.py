@@ -17,14 +17,21 @@ from dangjian.cli import cli, db_option, sites_option
 
 def redis_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--redis", "redis_url", envvar="REDIS_URL", required=True, metavar="URL",
+        "--redis",
+        "redis_url",
+        envvar="REDIS_URL",
+        required=True,
+        metavar="URL",
         help="Redis of the distributed crawl, e.g. redis://10.0.0.5:6379/0 (env REDIS_URL).",
     )(fn)
 
 
 def redis_prefix_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--prefix", default="dangjian", show_default=True, envvar="DANGJIAN_REDIS_PREFIX",
+        "--prefix",
+        default="dangjian",
+        show_default=True,
+        envvar="DANGJIAN_REDIS_PREFIX",
         help="Prefix of every Redis key, to run several crawls on one Redis.",
     )(fn)
 
@@ -33,14 +40,36 @@ def redis_prefix_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 @redis_option
 @redis_prefix_option
 @sites_option
-@click.option("--idle-close", default=None, type=int, metavar="SECONDS",
-              help="Stop after the shared queue has been empty this long (default 30; 0 never).")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a Scrapy setting, e.g. -s CONCURRENT_REQUESTS=32.")
-@click.option("--log-level", default="INFO", show_default=True,
-              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Scrapy log level.")
-def worker(redis_url: str, prefix: str, sites_path: str | None, idle_close: int | None,
-           overrides: tuple[str, ...], log_level: str) -> None:
+@click.option(
+    "--idle-close",
+    default=None,
+    type=int,
+    metavar="SECONDS",
+    help="Stop after the shared queue has been empty this long (default 30; 0 never).",
+)
+@click.option(
+    "-s",
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a Scrapy setting, e.g. -s CONCURRENT_REQUESTS=32.",
+)
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Scrapy log level.",
+)
+def worker(
+    redis_url: str,
+    prefix: str,
+    sites_path: str | None,
+    idle_close: int | None,
+    overrides: tuple[str, ...],
+    log_level: str,
+) -> None:
     """Crawl from the shared Redis queue and hand raw pages to `dangjian ingest`.
 
     Run any number, on any machines, all with the same registry. A worker stops when no
@@ -66,14 +95,27 @@ def worker(redis_url: str, prefix: str, sites_path: str | None, idle_close: int 
 @redis_option
 @redis_prefix_option
 @db_option
-@click.option("--exit-when-done", is_flag=True,
-              help="Exit once all runs are finished (no worker alive, queue empty, all stored).")
-@click.option("--batch", default=100, show_default=True, type=int,
-              help="Stream entries read and acknowledged at a time.")
-@click.option("--consumer", default="ingester", show_default=True,
-              help="Consumer name in the group; keep it fixed so a restart resumes its entries.")
-def ingest(redis_url: str, prefix: str, db_path: str, exit_when_done: bool, batch: int,
-           consumer: str) -> None:
+@click.option(
+    "--exit-when-done",
+    is_flag=True,
+    help="Exit once all runs are finished (no worker alive, queue empty, all stored).",
+)
+@click.option(
+    "--batch",
+    default=100,
+    show_default=True,
+    type=int,
+    help="Stream entries read and acknowledged at a time.",
+)
+@click.option(
+    "--consumer",
+    default="ingester",
+    show_default=True,
+    help="Consumer name in the group; keep it fixed so a restart resumes its entries.",
+)
+def ingest(
+    redis_url: str, prefix: str, db_path: str, exit_when_done: bool, batch: int, consumer: str
+) -> None:
     """Store the pages workers hand to Redis: the one writer of the database.
 
     Acknowledges each page only after it is committed, so a crash loses nothing; run one.
@@ -84,12 +126,18 @@ def ingest(redis_url: str, prefix: str, db_path: str, exit_when_done: bool, batc
     """
     from pipeline.ingest_stream import IngestOptions, run_ingester
 
-    stats = run_ingester(redis_url, db_path, prefix=prefix, options=IngestOptions(
-        consumer=consumer, batch=batch, exit_when_done=exit_when_done))
+    stats = run_ingester(
+        redis_url,
+        db_path,
+        prefix=prefix,
+        options=IngestOptions(consumer=consumer, batch=batch, exit_when_done=exit_when_done),
+    )
     summary = ", ".join(f"{k} {n}" for k, n in sorted(stats.outcomes.items())) or "nothing"
-    click.echo(f"ingested {stats.entries} entries into {db_path} in {stats.seconds:.1f} s: "
-               f"{summary}; {stats.redelivered} already stored; "
-               f"runs finished: {' '.join(stats.runs_finished) or 'none'}")
+    click.echo(
+        f"ingested {stats.entries} entries into {db_path} in {stats.seconds:.1f} s: "
+        f"{summary}; {stats.redelivered} already stored; "
+        f"runs finished: {' '.join(stats.runs_finished) or 'none'}"
+    )
 
 
 @cli.command()
@@ -98,8 +146,9 @@ def ingest(redis_url: str, prefix: str, db_path: str, exit_when_done: bool, batc
 @redis_prefix_option
 @sites_option
 @click.option("--sample", is_flag=True, help="Enqueue the enabled sample sites.")
-def enqueue(site_ids: tuple[str, ...], redis_url: str, prefix: str, sites_path: str | None,
-            sample: bool) -> None:
+def enqueue(
+    site_ids: tuple[str, ...], redis_url: str, prefix: str, sites_path: str | None, sample: bool
+) -> None:
     """Start a run: push the start URLs of sites onto the shared Redis queue.
 
     With no SITE, every enabled real site (or, with --sample, every enabled sample site).
@@ -111,6 +160,7 @@ def enqueue(site_ids: tuple[str, ...], redis_url: str, prefix: str, sites_path: 
     """
     from crawler.distributed import enqueue_sites
 
-    run_id, count = enqueue_sites(redis_url, site_ids, sample=sample, sites_path=sites_path,
-                                  prefix=prefix)
+    run_id, count = enqueue_sites(
+        redis_url, site_ids, sample=sample, sites_path=sites_path, prefix=prefix
+    )
     click.echo(f"run {run_id}: {count} start URL(s) queued")

@@ -24,8 +24,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
-                   settings: dict[str, Any] | None = None) -> Datasette:
+def make_datasette(
+    db_path: str | Path,
+    metadata_path: str | Path | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Datasette:
     """Return a Datasette instance serving ``db_path`` under the name ``news``.
 
     Args:
@@ -37,8 +40,9 @@ def make_datasette(db_path: str | Path, metadata_path: str | Path | None = None,
     if not db_path.exists():
         raise StoreError(f"database {db_path} does not exist; run `dangjian crawl` first")
     metadata_path = Path(metadata_path) if metadata_path else DEFAULT_METADATA
-    metadata = yaml.safe_load(metadata_path.read_text(encoding="utf-8")) \
-        if metadata_path.exists() else {}
+    metadata = (
+        yaml.safe_load(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
+    )
     # The metadata describes the database as "news" whatever the file is called.
     ds = Datasette([], metadata=metadata, settings={**DEFAULT_SETTINGS, **(settings or {})})
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)

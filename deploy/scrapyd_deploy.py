@@ -46,19 +46,29 @@ def build_egg(out_dir: Path, version: str) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for package in ("crawler", "pipeline"):
-            shutil.copytree(ROOT / package, Path(tmp) / package,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                ROOT / package,
+                Path(tmp) / package,
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
         (Path(tmp) / "setup.py").write_text(SETUP_PY.format(version=version))
-        subprocess.run([sys.executable, "setup.py", "-q", "bdist_egg", "-d", str(out_dir)],
-                       cwd=tmp, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "setup.py", "-q", "bdist_egg", "-d", str(out_dir)],
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+        )
     return next(out_dir.glob(f"dangjian-{version}-*.egg"))
 
 
 def deploy(url: str, project: str, version: str, egg: Path) -> dict:
     """Upload ``egg`` as ``project`` ``version`` to the Scrapyd at ``url``; return its answer."""
-    answer = httpx.post(url.rstrip("/") + "/addversion.json",
-                        data={"project": project, "version": version},
-                        files={"egg": (egg.name, egg.read_bytes())}, timeout=60)
+    answer = httpx.post(
+        url.rstrip("/") + "/addversion.json",
+        data={"project": project, "version": version},
+        files={"egg": (egg.name, egg.read_bytes())},
+        timeout=60,
+    )
     answer.raise_for_status()
     result = answer.json()
     if result.get("status") != "ok":
@@ -70,10 +80,12 @@ def main() -> None:
     config = configparser.ConfigParser()
     config.read(ROOT / "crawler" / "scrapy.cfg")
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=config.get("deploy", "url", fallback=None),
-                        help="Scrapyd URL (default: crawler/scrapy.cfg [deploy] url)")
-    parser.add_argument("--project", default=config.get("deploy", "project",
-                                                        fallback="dangjian"))
+    parser.add_argument(
+        "--url",
+        default=config.get("deploy", "url", fallback=None),
+        help="Scrapyd URL (default: crawler/scrapy.cfg [deploy] url)",
+    )
+    parser.add_argument("--project", default=config.get("deploy", "project", fallback="dangjian"))
     parser.add_argument("--version", default=time.strftime("r%Y%m%d%H%M%S"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -67,45 +67,60 @@ def signature_of(text: str | None, article_id: int) -> np.ndarray:
 def _signatures(batch: Sequence[tuple[int, str | None]]) -> tuple[list[int], np.ndarray]:
     ids = [i for i, _ in batch]
     return ids, np.stack([signature_of(t, i) for i, t in batch]) if batch else np.zeros(
-        (0, NUM_PERM), np.uint32)
+        (0, NUM_PERM), np.uint32
+    )
 
 
 def _store_signature(db: sqlite_utils.Database, article_id: int, sig: np.ndarray) -> None:
-    db.execute("INSERT OR REPLACE INTO article_minhash (article_id, signature) VALUES (?, ?)",
-               [article_id, sig.tobytes()])
-    db.conn.executemany("INSERT OR IGNORE INTO article_bands (band_hash, article_id) VALUES (?, ?)",
-                        [(int(h), article_id) for h in band_hashes(sig)[0]])
+    db.execute(
+        "INSERT OR REPLACE INTO article_minhash (article_id, signature) VALUES (?, ?)",
+        [article_id, sig.tobytes()],
+    )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO article_bands (band_hash, article_id) VALUES (?, ?)",
+        [(int(h), article_id) for h in band_hashes(sig)[0]],
+    )
 
 
 def _forget_signature(db: sqlite_utils.Database, article_id: int) -> None:
-    row = db.execute("SELECT signature FROM article_minhash WHERE article_id = ?",
-                     [article_id]).fetchone()
+    row = db.execute(
+        "SELECT signature FROM article_minhash WHERE article_id = ?", [article_id]
+    ).fetchone()
     if row is None:
         return
     old = np.frombuffer(row[0], dtype=np.uint32)
-    db.conn.executemany("DELETE FROM article_bands WHERE band_hash = ? AND article_id = ?",
-                        [(int(h), article_id) for h in band_hashes(old)[0]])
+    db.conn.executemany(
+        "DELETE FROM article_bands WHERE band_hash = ? AND article_id = ?",
+        [(int(h), article_id) for h in band_hashes(old)[0]],
+    )
     db.execute("DELETE FROM article_minhash WHERE article_id = ?", [article_id])
 
 
-def find_matches(db: sqlite_utils.Database, article_id: int, content_hash: str | None,
-                 sig: np.ndarray) -> dict[int, float]:
+def find_matches(
+    db: sqlite_utils.Database, article_id: int, content_hash: str | None, sig: np.ndarray
+) -> dict[int, float]:
     """Return the other articles that are the same story, with their estimated similarity."""
     matches: dict[int, float] = {}
     if content_hash:
         for (other,) in db.execute(
-                "SELECT id FROM articles WHERE content_hash = ? AND id != ?",
-                [content_hash, article_id]):
+            "SELECT id FROM articles WHERE content_hash = ? AND id != ?", [content_hash, article_id]
+        ):
             matches[other] = 1.0
     # The newest WINDOW articles of each band: a band that hundreds of articles share is
     # boilerplate, and reading all of them would make adding cost grow with the corpus.
     keys = [int(h) for h in band_hashes(sig)[0]]
     rows = db.execute(
         "SELECT m.article_id, m.signature FROM article_minhash m WHERE m.article_id IN ("
-        + " UNION ".join(["SELECT * FROM (SELECT article_id FROM article_bands WHERE "
-                          "band_hash = ? ORDER BY article_id DESC LIMIT ?)"] * len(keys))
+        + " UNION ".join(
+            [
+                "SELECT * FROM (SELECT article_id FROM article_bands WHERE "
+                "band_hash = ? ORDER BY article_id DESC LIMIT ?)"
+            ]
+            * len(keys)
+        )
         + ") AND m.article_id != ?",
-        [v for k in keys for v in (k, WINDOW)] + [article_id]).fetchall()
+        [v for k in keys for v in (k, WINDOW)] + [article_id],
+    ).fetchall()
     if rows:
         others = np.stack([np.frombuffer(blob, dtype=np.uint32) for _, blob in rows])
         for (other, _), sim in zip(rows, (others == sig).mean(axis=1), strict=True):
@@ -124,18 +139,21 @@ def assign_cluster(db: sqlite_utils.Database, article_id: int) -> ClusterResult:
     Returns:
         The cluster, and ``joined=True`` when other articles were already in it.
     """
-    row = db.execute("SELECT text, content_hash, cluster_id FROM articles WHERE id = ?",
-                     [article_id]).fetchone()
+    row = db.execute(
+        "SELECT text, content_hash, cluster_id FROM articles WHERE id = ?", [article_id]
+    ).fetchone()
     text, chash, old_cluster = row
     _forget_signature(db, article_id)
     sig = signature_of(text, article_id)
     matches = find_matches(db, article_id, None if is_too_short(text) else chash, sig)
     reuse = None  # a changed article alone in its cluster keeps that cluster's id
     if old_cluster is not None:
-        db.execute("UPDATE articles SET cluster_id = NULL, duplicate_of = NULL WHERE id = ?",
-                   [article_id])
-        if db.execute("SELECT 1 FROM articles WHERE cluster_id = ? LIMIT 1",
-                      [old_cluster]).fetchone():
+        db.execute(
+            "UPDATE articles SET cluster_id = NULL, duplicate_of = NULL WHERE id = ?", [article_id]
+        )
+        if db.execute(
+            "SELECT 1 FROM articles WHERE cluster_id = ? LIMIT 1", [old_cluster]
+        ).fetchone():
             refresh_cluster(db, old_cluster)
         else:
             reuse = old_cluster
@@ -143,22 +161,32 @@ def assign_cluster(db: sqlite_utils.Database, article_id: int) -> ClusterResult:
     found: list[int] = []
     if matches:
         ids = list(matches)
-        found = sorted({c for (c,) in db.execute(
-            f"SELECT DISTINCT cluster_id FROM articles WHERE id IN ({', '.join('?' * len(ids))})"
-            " AND cluster_id IS NOT NULL", ids)})
+        found = sorted(
+            {
+                c
+                for (c,) in db.execute(
+                    f"SELECT DISTINCT cluster_id FROM articles WHERE id IN ({', '.join('?' * len(ids))})"
+                    " AND cluster_id IS NOT NULL",
+                    ids,
+                )
+            }
+        )
     if not found and reuse is not None:
         cluster_id = reuse
     elif not found:
-        db.execute("INSERT INTO clusters (original_id, size, sites, updated_at) "
-                   "VALUES (?, 1, 1, ?)", [article_id, _now()])
+        db.execute(
+            "INSERT INTO clusters (original_id, size, sites, updated_at) VALUES (?, 1, 1, ?)",
+            [article_id, _now()],
+        )
         cluster_id = int(db.execute("SELECT last_insert_rowid()").fetchone()[0])
     else:
         cluster_id = found[0]
         if reuse is not None:
             db.execute("DELETE FROM clusters WHERE id = ?", [reuse])
         for other in found[1:]:  # this article bridges two stories already seen: one cluster
-            db.execute("UPDATE articles SET cluster_id = ? WHERE cluster_id = ?",
-                       [cluster_id, other])
+            db.execute(
+                "UPDATE articles SET cluster_id = ? WHERE cluster_id = ?", [cluster_id, other]
+            )
             db.execute("DELETE FROM clusters WHERE id = ?", [other])
     db.execute("UPDATE articles SET cluster_id = ? WHERE id = ?", [cluster_id, article_id])
     refresh_cluster(db, cluster_id)
@@ -208,20 +236,33 @@ def refresh_cluster(db: sqlite_utils.Database, cluster_id: int) -> None:
         return
     original = pick_original(members)
     dates = sorted(m["published"] for m in members if m["published"])
-    db.execute("UPDATE clusters SET original_id = ?, size = ?, sites = ?, first_published = ?, "
-               "last_published = ?, updated_at = ? WHERE id = ?",
-               [original["id"], len(members), len({m["site_id"] for m in members}),
-                dates[0] if dates else None, dates[-1] if dates else None, _now(), cluster_id])
-    db.execute("UPDATE articles SET duplicate_of = CASE WHEN id = ? THEN NULL ELSE ? END "
-               "WHERE cluster_id = ?", [original["id"], original["id"], cluster_id])
+    db.execute(
+        "UPDATE clusters SET original_id = ?, size = ?, sites = ?, first_published = ?, "
+        "last_published = ?, updated_at = ? WHERE id = ?",
+        [
+            original["id"],
+            len(members),
+            len({m["site_id"] for m in members}),
+            dates[0] if dates else None,
+            dates[-1] if dates else None,
+            _now(),
+            cluster_id,
+        ],
+    )
+    db.execute(
+        "UPDATE articles SET duplicate_of = CASE WHEN id = ? THEN NULL ELSE ? END "
+        "WHERE cluster_id = ?",
+        [original["id"], original["id"], cluster_id],
+    )
 
 
 def _range_signatures(job: tuple[str, int, int]) -> tuple[list[int], np.ndarray]:
     """Worker: read articles ``lo <= id < hi`` from the database file and sign them."""
     path, lo, hi = job
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        batch = conn.execute("SELECT id, text FROM articles WHERE id >= ? AND id < ? "
-                             "ORDER BY id", [lo, hi]).fetchall()
+        batch = conn.execute(
+            "SELECT id, text FROM articles WHERE id >= ? AND id < ? ORDER BY id", [lo, hi]
+        ).fetchall()
     return _signatures(batch)
 
 
@@ -244,8 +285,8 @@ def _all_signatures(db: sqlite_utils.Database, workers: int) -> tuple[np.ndarray
     def put(batch: tuple[list[int], np.ndarray]) -> None:
         nonlocal filled
         batch_ids, batch_sigs = batch
-        ids[filled:filled + len(batch_ids)] = batch_ids
-        sigs[filled:filled + len(batch_ids)] = batch_sigs
+        ids[filled : filled + len(batch_ids)] = batch_ids
+        sigs[filled : filled + len(batch_ids)] = batch_sigs
         filled += len(batch_ids)
 
     path = _database_file(db)
@@ -255,7 +296,7 @@ def _all_signatures(db: sqlite_utils.Database, workers: int) -> tuple[np.ndarray
         with ProcessPoolExecutor(workers) as pool:
             # Few jobs in flight at a time, so memory does not grow with the corpus.
             pending = [pool.submit(_range_signatures, job) for job in jobs[: 2 * workers]]
-            for next_job in [*jobs[2 * workers:], *([None] * len(pending))]:
+            for next_job in [*jobs[2 * workers :], *([None] * len(pending))]:
                 put(pending.pop(0).result())
                 if next_job is not None:
                     pending.append(pool.submit(_range_signatures, next_job))
@@ -272,8 +313,9 @@ def _sorted_bands(sigs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Within one key, rows ascend (stable sort), i.e. articles in the order they were stored.
     """
     # In chunks: band_hashes widens 100 slots to 64 bits, 800 MB for a million at once.
-    flat = np.concatenate([band_hashes(sigs[lo:lo + 50_000]).ravel()
-                           for lo in range(0, len(sigs), 50_000)])
+    flat = np.concatenate(
+        [band_hashes(sigs[lo : lo + 50_000]).ravel() for lo in range(0, len(sigs), 50_000)]
+    )
     order = np.argsort(flat, kind="stable")
     flat = flat[order]
     order //= BANDS  # position in the (articles × bands) matrix → article row, in place
@@ -295,7 +337,7 @@ def _matching_pairs(flat: np.ndarray, rows: np.ndarray, sigs: np.ndarray) -> np.
         if not len(same):
             break
         for lo in range(0, len(same), 25_000):  # 25,000 pairs of signatures: 25 MB at a time
-            part = same[lo:lo + 25_000]
+            part = same[lo : lo + 25_000]
             i, j = rows[part], rows[part + d]
             keep = (sigs[i] == sigs[j]).mean(axis=1) >= THRESHOLD
             found.append(np.stack([i[keep], j[keep]], axis=1))
@@ -334,19 +376,24 @@ def rebuild_clusters(db: sqlite_utils.Database, workers: int = 1) -> int:
     db.execute("DELETE FROM article_bands")
     db.execute("DELETE FROM article_minhash")
     # Only rows that hold a value: rewriting every page of a fresh corpus costs minutes.
-    db.execute("UPDATE articles SET cluster_id = NULL, duplicate_of = NULL "
-               "WHERE cluster_id IS NOT NULL OR duplicate_of IS NOT NULL")
+    db.execute(
+        "UPDATE articles SET cluster_id = NULL, duplicate_of = NULL "
+        "WHERE cluster_id IS NOT NULL OR duplicate_of IS NOT NULL"
+    )
     db.execute("DELETE FROM clusters")
     if not len(ids):
         return 0
-    db.conn.executemany("INSERT INTO article_minhash (article_id, signature) VALUES (?, ?)",
-                        ((int(i), s.tobytes()) for i, s in zip(ids, sigs, strict=True)))
+    db.conn.executemany(
+        "INSERT INTO article_minhash (article_id, signature) VALUES (?, ?)",
+        ((int(i), s.tobytes()) for i, s in zip(ids, sigs, strict=True)),
+    )
     flat, rows = _sorted_bands(sigs)
     # In key order the B-tree only appends; in chunks so Python objects stay few.
     for lo in range(0, len(flat), CHUNK):
         db.conn.executemany(
             "INSERT OR IGNORE INTO article_bands (band_hash, article_id) VALUES (?, ?)",
-            zip(flat[lo:lo + CHUNK].tolist(), ids[rows[lo:lo + CHUNK]].tolist(), strict=True))
+            zip(flat[lo : lo + CHUNK].tolist(), ids[rows[lo : lo + CHUNK]].tolist(), strict=True),
+        )
     pairs = _matching_pairs(flat, rows, sigs)
     del flat, rows
     roots = _components(len(ids), pairs)
@@ -355,15 +402,17 @@ def rebuild_clusters(db: sqlite_utils.Database, workers: int = 1) -> int:
     rank = np.empty(len(first_index), np.int64)
     rank[np.argsort(first_index)] = np.arange(1, len(first_index) + 1)
     cluster_of = rank[inverse]
-    db.conn.executemany("UPDATE articles SET cluster_id = ? WHERE id = ?",
-                        zip(cluster_of.tolist(), ids.tolist(), strict=True))
+    db.conn.executemany(
+        "UPDATE articles SET cluster_id = ? WHERE id = ?",
+        zip(cluster_of.tolist(), ids.tolist(), strict=True),
+    )
     sizes = np.bincount(cluster_of)
     singles = sizes[cluster_of] == 1
     db.conn.executemany(
         "INSERT INTO clusters (id, original_id, size, sites, first_published, last_published, "
         "updated_at) SELECT ?, id, 1, 1, published, published, ? FROM articles WHERE id = ?",
-        ((int(c), _now(), int(i)) for c, i in zip(cluster_of[singles], ids[singles],
-                                                  strict=True)))
+        ((int(c), _now(), int(i)) for c, i in zip(cluster_of[singles], ids[singles], strict=True)),
+    )
     for c in np.unique(cluster_of[~singles]).tolist():
         db.execute("INSERT INTO clusters (id, size) VALUES (?, 0)", [c])
         refresh_cluster(db, c)

@@ -48,8 +48,12 @@ MANY_MATCHES_PER = 100  # ... and more than one article in this many
 
 def _has_search_index(conn: sqlite3.Connection) -> bool:
     try:
-        return conn.execute("select 1 from sqlite_master where type = 'table' and name = ?",
-                            [search.FTS_TABLE]).fetchone() is not None
+        return (
+            conn.execute(
+                "select 1 from sqlite_master where type = 'table' and name = ?", [search.FTS_TABLE]
+            ).fetchone()
+            is not None
+        )
     except sqlite3.Error:
         return False
 
@@ -78,8 +82,11 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
         db = datasette.get_database(database)
         if not await db.table_exists(search.FTS_TABLE):
             return None
-        args = {k: request.args[k] for k in request.args
-                if k.startswith("_search") and k != "_searchmode" and request.args[k].strip()}
+        args = {
+            k: request.args[k]
+            for k in request.args
+            if k.startswith("_search") and k != "_searchmode" and request.args[k].strip()
+        }
         # trylast: this extra_context is merged after Datasette's own, so the box shows.
         extra: dict[str, Any] = {"supports_search": True}
         where: list[str] = []
@@ -88,7 +95,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
         columns = set(search.INDEXED_COLUMNS)
         config = datasette.plugin_config("dangjian", database=database, table=table) or {}
         for i, (key, query) in enumerate(sorted(args.items())):
-            column = key[len("_search_"):] if key.startswith("_search_") else None
+            column = key[len("_search_") :] if key.startswith("_search_") else None
             if key != "_search" and column not in columns:
                 continue
             name = f"dangjian_search_{i}"
@@ -98,8 +105,10 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             clause, n = await _plan(db, matches, name, params[name], config)
             where.append(clause)
             many = n > await _many(db, config)
-            described.append(f'{column or "title or text"} contains "{query}"'
-                             + (f" (more than {n - 1:,} rows)" if many else ""))
+            described.append(
+                f'{column or "title or text"} contains "{query}"'
+                + (f" (more than {n - 1:,} rows)" if many else "")
+            )
             if key == "_search":
                 extra["search"] = query
         return FilterArguments(where, params, described, extra)
@@ -107,8 +116,9 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
     return inner
 
 
-async def _plan(db: Any, matches: str, name: str, expression: str,
-                config: dict[str, Any]) -> tuple[str, int]:
+async def _plan(
+    db: Any, matches: str, name: str, expression: str, config: dict[str, Any]
+) -> tuple[str, int]:
     """Return the WHERE clause for one search term, chosen by how many rows it matches.
 
     ``config`` is the plugin configuration; ``search_few_matches`` and
@@ -149,7 +159,8 @@ def asgi_wrapper(datasette: Any) -> Any:
     def wrap(app: Any) -> Any:
         async def lean_huge_searches(scope: dict, receive: Any, send: Any) -> None:
             if scope.get("type") == "http" and scope.get("path", "").startswith(
-                    "/news/" + SEARCH_TABLE):
+                "/news/" + SEARCH_TABLE
+            ):
                 scope = await _lean_scope(datasette, scope)
             await app(scope, receive, send)
 
@@ -161,11 +172,16 @@ def asgi_wrapper(datasette: Any) -> Any:
 async def _lean_scope(datasette: Any, scope: dict) -> dict:
     if scope["path"].rstrip("/") not in {f"/news/{SEARCH_TABLE}", f"/news/{SEARCH_TABLE}.json"}:
         return scope
-    pairs = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                                   keep_blank_values=True)
+    pairs = urllib.parse.parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    )
     names = {k for k, _ in pairs}
-    searches = [(k, v) for k, v in pairs if k == "_search" or (
-        k.startswith("_search_") and k[len("_search_"):] in search.INDEXED_COLUMNS)]
+    searches = [
+        (k, v)
+        for k, v in pairs
+        if k == "_search"
+        or (k.startswith("_search_") and k[len("_search_") :] in search.INDEXED_COLUMNS)
+    ]
     if not searches or "_nocount" in names:
         return scope
     try:
@@ -177,7 +193,7 @@ async def _lean_scope(datasette: Any, scope: dict) -> dict:
     config = datasette.plugin_config("dangjian", database="news", table=SEARCH_TABLE) or {}
     many = await _many(db, config)
     for key, query in searches:
-        target = search.FTS_TABLE if key == "_search" else key[len("_search_"):]
+        target = search.FTS_TABLE if key == "_search" else key[len("_search_") :]
         matches = f"select rowid from {search.FTS_TABLE} where {target} match :q"
         n = await _capped_count(db, matches, {"q": search.match_expression(query)}, many + 1)
         if n > many:
@@ -199,14 +215,14 @@ def _snippet(text: str | None, query: str | None) -> str:
 
 def _marked(value: str) -> Markup:
     # Escape everything, then give back only the <mark> tags the snippet function added.
-    html = str(escape(value)).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;",
-                                                                          "</mark>")
+    html = str(escape(value)).replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>")
     return Markup(html)
 
 
 @hookimpl
-def render_cell(row: Any, value: Any, column: str, table: str | None,
-                database: str) -> Markup | None:
+def render_cell(
+    row: Any, value: Any, column: str, table: str | None, database: str
+) -> Markup | None:
     """Show bodies as paragraphs, titles as links to the original, snippets highlighted."""
     if database != "news" or not isinstance(value, str):
         return None

@@ -27,9 +27,24 @@ from w3lib.url import canonicalize_url, url_query_cleaner
 from pipeline.normalise import strip_pinyin_annotations, to_simplified
 
 # Query parameters that only track where a click came from; they never change the page.
-TRACKING_PARAMETERS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-                       "utm_id", "spm", "from", "isappinstalled", "share_token", "scene",
-                       "clicktime", "enterid", "wfr", "gclid", "fbclid")
+TRACKING_PARAMETERS = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "utm_id",
+    "spm",
+    "from",
+    "isappinstalled",
+    "share_token",
+    "scene",
+    "clicktime",
+    "enterid",
+    "wfr",
+    "gclid",
+    "fbclid",
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 # Static directory index documents: /a/index.html and /a/ are the same page. Scripts such as
 # /index.php?m=content&id=1 are not: their query picks the page, so they stay.
@@ -173,7 +188,8 @@ def band_hashes(signatures: np.ndarray) -> np.ndarray:
     bands = sig.reshape(len(sig), BANDS, ROWS)
     with np.errstate(over="ignore"):
         keys = (bands * _BAND_MIX).sum(axis=2) + np.arange(BANDS, dtype=np.uint64) * np.uint64(
-            0x9E3779B97F4A7C15)
+            0x9E3779B97F4A7C15
+        )
         keys ^= keys >> np.uint64(29)
     return keys.view(np.int64)
 
@@ -185,6 +201,8 @@ def estimated_jaccard(sig: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 def jaccard(a: str, b: str) -> float:
     """Return the exact Jaccard similarity of two texts' shingle sets (for evaluation)."""
-    sa, sb = set(shingle_hashes(dedupe_text(a)).tolist()), set(
-        shingle_hashes(dedupe_text(b)).tolist())
+    sa, sb = (
+        set(shingle_hashes(dedupe_text(a)).tolist()),
+        set(shingle_hashes(dedupe_text(b)).tolist()),
+    )
     return len(sa & sb) / max(1, len(sa | sb))

@@ -62,8 +62,15 @@ def html_file_page(path: Path, run_id: str) -> RawPage:
     if not url:
         url = path.resolve().as_uri()
         logger.warning("%s states no URL (Url meta, canonical, og:url); using %s", path, url)
-    return RawPage(url=url, final_url=url, status=200, headers={}, body=body,
-                   fetched_at=_iso(path.stat().st_mtime), run_id=run_id)
+    return RawPage(
+        url=url,
+        final_url=url,
+        status=200,
+        headers={},
+        body=body,
+        fetched_at=_iso(path.stat().st_mtime),
+        run_id=run_id,
+    )
 
 
 def warc_pages(path: Path, run_id: str) -> Iterator[RawPage]:
@@ -78,9 +85,15 @@ def warc_pages(path: Path, run_id: str) -> Iterator[RawPage]:
             headers = {k.lower(): v for k, v in record.http_headers.headers}
             status = int(record.http_headers.get_statuscode() or 0)
             date = record.rec_headers.get_header("WARC-Date") or _iso()
-            yield RawPage(url=url, final_url=url, status=status, headers=headers,
-                          body=record.content_stream().read(),
-                          fetched_at=date[:19].rstrip("Z") + "Z", run_id=run_id)
+            yield RawPage(
+                url=url,
+                final_url=url,
+                status=status,
+                headers=headers,
+                body=record.content_stream().read(),
+                fetched_at=date[:19].rstrip("Z") + "Z",
+                run_id=run_id,
+            )
 
 
 def _site_for(store: Store, url: str, site_id: str | None) -> str:
@@ -92,20 +105,36 @@ def _site_for(store: Store, url: str, site_id: str | None) -> str:
         urls = [row["home_url"] or "", *json.loads(row["start_urls"] or "[]")]
         if host in {urlsplit(u).hostname for u in urls if u}:
             return str(row["id"])
-    store.save_sites([{"id": host, "name": host, "home_url": f"{urlsplit(url).scheme}://{host}/",
-                       "start_urls": []}])
+    store.save_sites(
+        [
+            {
+                "id": host,
+                "name": host,
+                "home_url": f"{urlsplit(url).scheme}://{host}/",
+                "start_urls": [],
+            }
+        ]
+    )
     return host
 
 
 def _already_imported(store: Store, page: RawPage) -> bool:
     """True when this very body was stored for this URL before: a re-import adds nothing."""
     sha1 = hashlib.sha1(page.body).hexdigest()
-    return bool(list(store.db.query(
-        "select 1 from pages where url = ? and body_sha1 = ? limit 1", [page.url, sha1])))
+    return bool(
+        list(
+            store.db.query(
+                "select 1 from pages where url = ? and body_sha1 = ? limit 1", [page.url, sha1]
+            )
+        )
+    )
 
 
-def import_paths(store: Store, paths: Iterable[str | Path], site_id: str | None = None,
-                 ) -> Counter[str]:
+def import_paths(
+    store: Store,
+    paths: Iterable[str | Path],
+    site_id: str | None = None,
+) -> Counter[str]:
     """Import saved pages and WARC files into ``store`` through the crawl's pipeline.
 
     Args:
@@ -130,8 +159,7 @@ def import_paths(store: Store, paths: Iterable[str | Path], site_id: str | None 
                 if _already_imported(store, page):
                     counts["skipped"] += 1
                     continue
-                page = RawPage(**{**page.__dict__, "site_id": _site_for(store, page.url,
-                                                                         site_id)})
+                page = RawPage(**{**page.__dict__, "site_id": _site_for(store, page.url, site_id)})
                 outcome = ingest_page(store, page)
                 counts[outcome.kind] += 1
                 logger.debug("%s %s (%s)", outcome.kind, page.url, path)

@@ -31,8 +31,16 @@ class Outcome:
     article_id: int | None = None
 
 
-OUTCOMES = ("list", "attachment", "not-article", "failure", "new", "updated", "unchanged",
-            "duplicate")
+OUTCOMES = (
+    "list",
+    "attachment",
+    "not-article",
+    "failure",
+    "new",
+    "updated",
+    "unchanged",
+    "duplicate",
+)
 
 
 def ingest_page(store: Store, page: RawPage) -> Outcome:
@@ -57,16 +65,26 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
                 store.mark_taken_down(canonical_url(page.final_url or page.url), page.fetched_at)
             if outcome.kind == "failure":
                 stage = "http" if page.status >= 400 else "fetch"
-                store.save_failure(url=page.url, stage=stage, reason=outcome.reason or "",
-                                   site_id=page.site_id, run_id=page.run_id,
-                                   http_status=page.status)
+                store.save_failure(
+                    url=page.url,
+                    stage=stage,
+                    reason=outcome.reason or "",
+                    site_id=page.site_id,
+                    run_id=page.run_id,
+                    http_status=page.status,
+                )
             return outcome
         extracted = extract_page(page.body, page.final_url or page.url, page.headers)
         if extracted.error:
             store.save_page(page, "failure", extracted.error)
-            store.save_failure(url=page.url, stage="extract", reason=extracted.error,
-                               site_id=page.site_id, run_id=page.run_id,
-                               http_status=page.status)
+            store.save_failure(
+                url=page.url,
+                stage="extract",
+                reason=extracted.error,
+                site_id=page.site_id,
+                run_id=page.run_id,
+                http_status=page.status,
+            )
             return Outcome("failure", extracted.error)
         if not extracted.is_article:
             store.save_page(page, "not-article", extracted.reason)

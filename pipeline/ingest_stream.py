@@ -79,8 +79,9 @@ class StreamIngester:
         options: reading options.
     """
 
-    def __init__(self, server: redis.Redis, store: Store, keys: RedisKeys,
-                 options: IngestOptions) -> None:
+    def __init__(
+        self, server: redis.Redis, store: Store, keys: RedisKeys, options: IngestOptions
+    ) -> None:
         self.server = server
         self.store = store
         self.keys = keys
@@ -121,8 +122,13 @@ class StreamIngester:
         while True:
             # Claimed entries become this consumer's pending ones, read back by _drain("0").
             start, claimed, *_ = self.server.xautoclaim(
-                self.keys.pages, INGEST_GROUP, self.options.consumer, min_idle_time=0,
-                start_id=start, count=self.options.batch)
+                self.keys.pages,
+                INGEST_GROUP,
+                self.options.consumer,
+                min_idle_time=0,
+                start_id=start,
+                count=self.options.batch,
+            )
             if claimed:
                 logger.info("claimed %d pending entries of other consumers", len(claimed))
             if start in (b"0-0", "0-0"):
@@ -131,9 +137,13 @@ class StreamIngester:
     def _drain(self, start: str) -> int:
         """Read and ingest one batch from ``start`` ('0' pending, '>' new); return its size."""
         block = None if start == "0" else self.options.block_ms
-        reply = self.server.xreadgroup(INGEST_GROUP, self.options.consumer,
-                                       {self.keys.pages: start}, count=self.options.batch,
-                                       block=block)
+        reply = self.server.xreadgroup(
+            INGEST_GROUP,
+            self.options.consumer,
+            {self.keys.pages: start},
+            count=self.options.batch,
+            block=block,
+        )
         entries = reply[0][1] if reply else []
         done = []
         for entry_id, fields in entries:
@@ -164,8 +174,13 @@ class StreamIngester:
                 self.stats.redelivered += 1
                 return
             with self.store.db.atomic():
-                self.store.save_failure(url=f["url"], stage="fetch", reason=f["reason"],
-                                        site_id=f["site_id"], run_id=f["run_id"])
+                self.store.save_failure(
+                    url=f["url"],
+                    stage="fetch",
+                    reason=f["reason"],
+                    site_id=f["site_id"],
+                    run_id=f["run_id"],
+                )
             self.stats.outcomes["failure"] += 1
         elif kind == "page":
             page = decode_page(fields)
@@ -183,13 +198,16 @@ class StreamIngester:
         row = self.store.db.execute(
             "select 1 from pages where url = ? and run_id = ? and fetched_at = ? "
             "and body_sha1 = ? limit 1",
-            [url, run_id, fetched_at, hashlib.sha1(body).hexdigest()]).fetchone()
+            [url, run_id, fetched_at, hashlib.sha1(body).hexdigest()],
+        ).fetchone()
         return row is not None
 
     def _failure_stored(self, f: dict[str, str]) -> bool:
         row = self.store.db.execute(
             "select 1 from failures where url = ? and run_id = ? and stage = 'fetch' "
-            "and reason = ? limit 1", [f["url"], f["run_id"], f["reason"]]).fetchone()
+            "and reason = ? limit 1",
+            [f["url"], f["run_id"], f["reason"]],
+        ).fetchone()
         return row is not None
 
     def trim(self) -> None:
@@ -244,11 +262,15 @@ def run_counts(store: Store, run_id: str, site_id: str) -> tuple[dict[str, int],
     Counted from the pages and failures tables, so an ingester restart loses no count.
     """
     db = store.db
-    outcomes = dict(db.execute(
-        "select outcome, count(*) from pages where run_id = ? and site_id = ? group by outcome",
-        [run_id, site_id]).fetchall())
-    failures = db.execute("select count(*) from failures where run_id = ? and site_id = ?",
-                          [run_id, site_id]).fetchone()[0]
+    outcomes = dict(
+        db.execute(
+            "select outcome, count(*) from pages where run_id = ? and site_id = ? group by outcome",
+            [run_id, site_id],
+        ).fetchall()
+    )
+    failures = db.execute(
+        "select count(*) from failures where run_id = ? and site_id = ?", [run_id, site_id]
+    ).fetchone()[0]
     counts = {
         "pages": sum(outcomes.values()),
         "articles_new": outcomes.get("new", 0),
@@ -263,8 +285,9 @@ def run_counts(store: Store, run_id: str, site_id: str) -> tuple[dict[str, int],
     return counts, "ok", None
 
 
-def run_ingester(redis_url: str, db_path: str, *, prefix: str = "dangjian",
-                 options: IngestOptions | None = None) -> IngestStats:
+def run_ingester(
+    redis_url: str, db_path: str, *, prefix: str = "dangjian", options: IngestOptions | None = None
+) -> IngestStats:
     """Run the ingester until SIGINT/SIGTERM (or until done); return what it did."""
     server = redis.Redis.from_url(redis_url, socket_connect_timeout=10)
     store = Store(db_path)

@@ -139,27 +139,59 @@ def _clusters(db: sqlite_utils.Database) -> None:
             articles.add_column(column, kind)
     articles.create_index(["cluster_id"], if_not_exists=True)
     db["clusters"].create(
-        {"id": int, "original_id": int, "size": int, "sites": int, "first_published": str,
-         "last_published": str, "updated_at": str},
-        pk="id", foreign_keys=[("original_id", "articles", "id")], if_not_exists=True)
+        {
+            "id": int,
+            "original_id": int,
+            "size": int,
+            "sites": int,
+            "first_published": str,
+            "last_published": str,
+            "updated_at": str,
+        },
+        pk="id",
+        foreign_keys=[("original_id", "articles", "id")],
+        if_not_exists=True,
+    )
     db["article_revisions"].create(
-        {"id": int, "article_id": int, "revision": int, "seen_at": str, "page_id": int,
-         "run_id": str, "content_hash": str, "title": str, "text": str, "changed": str,
-         "diff": str, "chars_added": int, "chars_removed": int},
-        pk="id", not_null={"article_id", "revision"},
-        foreign_keys=[("article_id", "articles", "id")], if_not_exists=True)
-    db["article_revisions"].create_index(["article_id", "revision"], unique=True,
-                                         if_not_exists=True)
+        {
+            "id": int,
+            "article_id": int,
+            "revision": int,
+            "seen_at": str,
+            "page_id": int,
+            "run_id": str,
+            "content_hash": str,
+            "title": str,
+            "text": str,
+            "changed": str,
+            "diff": str,
+            "chars_added": int,
+            "chars_removed": int,
+        },
+        pk="id",
+        not_null={"article_id", "revision"},
+        foreign_keys=[("article_id", "articles", "id")],
+        if_not_exists=True,
+    )
+    db["article_revisions"].create_index(
+        ["article_id", "revision"], unique=True, if_not_exists=True
+    )
     # What LSH needs, so adding an article is a few index look-ups: its MinHash signature and
     # one row per band. WITHOUT ROWID keeps the (band_hash, article_id) B-tree the only copy.
-    db.execute("CREATE TABLE IF NOT EXISTS article_minhash ("
-               "article_id INTEGER PRIMARY KEY REFERENCES articles(id), signature BLOB NOT NULL)")
-    db.execute("CREATE TABLE IF NOT EXISTS article_bands (band_hash INTEGER NOT NULL, "
-               "article_id INTEGER NOT NULL, PRIMARY KEY (band_hash, article_id)) WITHOUT ROWID")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_minhash ("
+        "article_id INTEGER PRIMARY KEY REFERENCES articles(id), signature BLOB NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS article_bands (band_hash INTEGER NOT NULL, "
+        "article_id INTEGER NOT NULL, PRIMARY KEY (band_hash, article_id)) WITHOUT ROWID"
+    )
     db.execute(REPRINTS_VIEW)
-    db.execute("INSERT INTO article_revisions (article_id, revision, seen_at, page_id, run_id, "
-               "content_hash, title, text, changed) SELECT id, 1, first_seen, page_id, run_id, "
-               "content_hash, title, text, '[\"new\"]' FROM articles")
+    db.execute(
+        "INSERT INTO article_revisions (article_id, revision, seen_at, page_id, run_id, "
+        "content_hash, title, text, changed) SELECT id, 1, first_seen, page_id, run_id, "
+        "content_hash, title, text, '[\"new\"]' FROM articles"
+    )
     db.execute("UPDATE articles SET revision = 1")
     from pipeline.clusters import rebuild_clusters  # lazy: clusters imports this module
 
@@ -185,8 +217,10 @@ def _search(db: sqlite_utils.Database) -> None:
     # Contentless: the token strings are only needed to build the index, not to read back.
     # prefix='1' indexes every token under its first character too, so a one-character
     # query ("党"*) reads one list instead of merging every bigram that starts with it.
-    db.execute(f"CREATE VIRTUAL TABLE {search.FTS_TABLE} USING fts5("
-               "title, text, content='', tokenize='unicode61', prefix='1')")
+    db.execute(
+        f"CREATE VIRTUAL TABLE {search.FTS_TABLE} USING fts5("
+        "title, text, content='', tokenize='unicode61', prefix='1')"
+    )
     db["article_terms"].create(
         {"article_id": int, "term": str, "count": int},
         pk=("article_id", "term"),
@@ -198,8 +232,10 @@ def _search(db: sqlite_utils.Database) -> None:
         db["articles"].add_column(column, str)
     db["articles"].create_index(["province", "published"])
     # Reprint-or-original facet, derived so it can never disagree with duplicate_of (issue 4).
-    db.execute("ALTER TABLE articles ADD COLUMN reprint INTEGER "
-               "GENERATED ALWAYS AS (duplicate_of IS NOT NULL) VIRTUAL")
+    db.execute(
+        "ALTER TABLE articles ADD COLUMN reprint INTEGER "
+        "GENERATED ALWAYS AS (duplicate_of IS NOT NULL) VIRTUAL"
+    )
     from pipeline.store import index_article  # lazy: store imports this module
 
     for row in list(db.query("select id, title, text, site_id, site_code from articles")):

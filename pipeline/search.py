@@ -44,7 +44,7 @@ def _runs(text: str) -> list[tuple[str, str]]:
 def _run_tokens(kind: str, run: str) -> list[str]:
     if kind == "word":
         return [run.lower()]
-    return [run[i:i + 2] for i in range(len(run) - 1)] + [run[-1]]
+    return [run[i : i + 2] for i in range(len(run) - 1)] + [run[-1]]
 
 
 def tokens(text: str | None) -> list[str]:
@@ -103,7 +103,7 @@ def phrase(term: str) -> str | None:
         toks.append(run)
         prefix = True
     else:
-        toks.extend(run[i:i + 2] for i in range(len(run) - 1))
+        toks.extend(run[i : i + 2] for i in range(len(run) - 1))
     # Tokens are letters and digits only, so double quotes cannot occur inside them.
     return '"' + " ".join(toks) + '"' + ("*" if prefix else "")
 
@@ -156,8 +156,9 @@ def match_expression(query: str) -> str:
     for group in groups:
         alternatives = [p for p in (phrase(t) for t in group) if p]
         if alternatives:
-            parts.append(alternatives[0] if len(alternatives) == 1
-                         else "(" + " OR ".join(alternatives) + ")")
+            parts.append(
+                alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+            )
     if not parts:
         # FTS5 has no "match everything"; a token that is never indexed matches nothing.
         return '"\u3000"'
@@ -232,8 +233,11 @@ def bulk_mode(conn: sqlite3.Connection) -> Iterator[None]:
     table's own settings are put back afterwards.
     """
     fts = FTS_TABLE
-    before = dict(conn.execute(f"SELECT k, v FROM {fts}_config WHERE k IN "
-                               "('hashsize', 'automerge', 'crisismerge')").fetchall())
+    before = dict(
+        conn.execute(
+            f"SELECT k, v FROM {fts}_config WHERE k IN ('hashsize', 'automerge', 'crisismerge')"
+        ).fetchall()
+    )
     cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
     conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
     for key, value in BULK_CONFIG.items():
@@ -242,13 +246,13 @@ def bulk_mode(conn: sqlite3.Connection) -> Iterator[None]:
         yield
     finally:
         for key, default in FTS5_DEFAULTS.items():
-            conn.execute(f"INSERT INTO {fts}({fts}, rank) VALUES (?, ?)",
-                         [key, before.get(key, default)])
+            conn.execute(
+                f"INSERT INTO {fts}({fts}, rank) VALUES (?, ?)", [key, before.get(key, default)]
+            )
         conn.execute(f"PRAGMA cache_size = {cache_size}")
 
 
-def bulk_index(conn: sqlite3.Connection,
-               rows: Iterable[tuple[int, str | None, str | None]]) -> int:
+def bulk_index(conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, str | None]]) -> int:
     """Add many ``(id, title, text)`` rows to the index; return how many.
 
     Call it inside ``bulk_mode`` and one transaction, then commit and ``optimize``, as

@@ -30,27 +30,35 @@ from pipeline.model import RawPage
 logger = logging.getLogger(__name__)
 
 
-
-def index_article(db: sqlite_utils.Database, article_id: int, old: Mapping[str, Any] | None,
-                   new: Mapping[str, Any]) -> None:
+def index_article(
+    db: sqlite_utils.Database,
+    article_id: int,
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+) -> None:
     """Keep the search index and term counts of one article in step with its row."""
     fts = search.FTS_TABLE
     if old is not None:
         # A contentless FTS5 table forgets a row only when given the exact tokens it indexed.
-        db.execute(f"INSERT INTO {fts}({fts}, rowid, title, text) VALUES ('delete', ?, ?, ?)",
-                   [article_id, search.index_text(old["title"]), search.index_text(old["text"])])
+        db.execute(
+            f"INSERT INTO {fts}({fts}, rowid, title, text) VALUES ('delete', ?, ?, ?)",
+            [article_id, search.index_text(old["title"]), search.index_text(old["text"])],
+        )
         db.execute("DELETE FROM article_terms WHERE article_id = ?", [article_id])
-    db.execute(f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
-               [article_id, search.index_text(new.get("title")),
-                search.index_text(new.get("text"))])
+    db.execute(
+        f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
+        [article_id, search.index_text(new.get("title")), search.index_text(new.get("text"))],
+    )
     db.conn.execute(_REGION_SQL, _region_params(article_id, new))
     db.conn.executemany(_TERMS_SQL, _term_rows(article_id, new))
 
 
 # The registry's region wins; a government page's SiteIDCode fills what it leaves out.
-_REGION_SQL = ("UPDATE articles SET level = coalesce(s.level, ?), province = coalesce(s.province, ?),"
-               " city = CASE WHEN s.province IS NULL THEN coalesce(s.city, ?) ELSE s.city END "
-               "FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ? WHERE articles.id = ?")
+_REGION_SQL = (
+    "UPDATE articles SET level = coalesce(s.level, ?), province = coalesce(s.province, ?),"
+    " city = CASE WHEN s.province IS NULL THEN coalesce(s.city, ?) ELSE s.city END "
+    "FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ? WHERE articles.id = ?"
+)
 _TERMS_SQL = "INSERT INTO article_terms (article_id, term, count) VALUES (?, ?, ?)"
 
 
@@ -68,8 +76,10 @@ def _article_batches(conn: sqlite3.Connection, size: int = 5000) -> Iterator[lis
     """Yield ``(id, title, text, site_id, site_code)`` rows by id, ``size`` at a time, so a
     million articles never sit in memory at once."""
     last = 0
-    while rows := conn.execute("SELECT id, title, text, site_id, site_code FROM articles "
-                               "WHERE id > ? ORDER BY id LIMIT ?", [last, size]).fetchall():
+    while rows := conn.execute(
+        "SELECT id, title, text, site_id, site_code FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+        [last, size],
+    ).fetchall():
         last = rows[-1][0]
         yield rows
 
@@ -126,8 +136,9 @@ class Store:
         with self.db.atomic():
             with search.bulk_mode(conn):
                 conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
-                count = search.bulk_index(conn, (r[:3] for batch in _article_batches(conn)
-                                                 for r in batch))
+                count = search.bulk_index(
+                    conn, (r[:3] for batch in _article_batches(conn) for r in batch)
+                )
             conn.execute("DELETE FROM article_terms")
             keys = ("id", "title", "text", "site_id", "site_code")
             for batch in _article_batches(conn):
@@ -171,8 +182,14 @@ class Store:
                 pk=("run_id", "site_id"),
             )
 
-    def finish_run(self, run_id: str, site_id: str, counts: Mapping[str, int], status: str,
-                   reason: str | None = None) -> None:
+    def finish_run(
+        self,
+        run_id: str,
+        site_id: str,
+        counts: Mapping[str, int],
+        status: str,
+        reason: str | None = None,
+    ) -> None:
         """Record a site's counts and final status for a run."""
         with self.db.atomic():
             self.db["crawl_runs"].upsert(
@@ -182,8 +199,16 @@ class Store:
                     "finished_at": utc_now(),
                     "status": status,
                     "reason": reason,
-                    **{k: int(counts.get(k, 0)) for k in (
-                        "pages", "articles_new", "articles_updated", "duplicates", "failures")},
+                    **{
+                        k: int(counts.get(k, 0))
+                        for k in (
+                            "pages",
+                            "articles_new",
+                            "articles_updated",
+                            "duplicates",
+                            "failures",
+                        )
+                    },
                 },
                 pk=("run_id", "site_id"),
             )
@@ -191,8 +216,9 @@ class Store:
     def update_run(self, run_id: str, site_id: str, **fields: Any) -> None:
         """Set more columns of a site's ``crawl_runs`` row (304 counts, alerts, status)."""
         with self.db.atomic():
-            self.db["crawl_runs"].upsert({"run_id": run_id, "site_id": site_id, **fields},
-                                         pk=("run_id", "site_id"))
+            self.db["crawl_runs"].upsert(
+                {"run_id": run_id, "site_id": site_id, **fields}, pk=("run_id", "site_id")
+            )
 
     def note_not_modified(self, url: str, seen_at: str, run_id: str) -> int | None:
         """Record that the article at ``url`` answered 304 Not Modified: it is still there.
@@ -200,14 +226,22 @@ class Store:
         Returns the article id, or None when no stored article has that URL.
         """
         variants = url_variants(url)
-        row = next(iter(self.db.query(
-            f"select id from articles where url in ({', '.join('?' * len(variants))}) "
-            "order by id limit 1", variants)), None)
+        row = next(
+            iter(
+                self.db.query(
+                    f"select id from articles where url in ({', '.join('?' * len(variants))}) "
+                    "order by id limit 1",
+                    variants,
+                )
+            ),
+            None,
+        )
         if row is None:
             return None
         with self.db.atomic():
-            self.db["articles"].update(row["id"], {"last_seen": seen_at, "run_id": run_id,
-                                                   "taken_down_at": None})
+            self.db["articles"].update(
+                row["id"], {"last_seen": seen_at, "run_id": run_id, "taken_down_at": None}
+            )
         return int(row["id"])
 
     # -- pages, articles, failures --------------------------------------------------------
@@ -235,8 +269,16 @@ class Store:
         )
         return int(table.last_pk)
 
-    def save_failure(self, *, url: str, stage: str, reason: str, site_id: str = "",
-                     run_id: str = "", http_status: int | None = None) -> None:
+    def save_failure(
+        self,
+        *,
+        url: str,
+        stage: str,
+        reason: str,
+        site_id: str = "",
+        run_id: str = "",
+        http_status: int | None = None,
+    ) -> None:
         """Record a page that could not be fetched or processed, with the reason."""
         self.db["failures"].insert(
             {
@@ -260,9 +302,16 @@ class Store:
         table = self.db["articles"]
         now = row.get("last_seen") or utc_now()
         variants = url_variants(row["url"])
-        existing = next(iter(self.db.query(
-            f"select * from articles where url in ({', '.join('?' * len(variants))}) "
-            "order by id limit 1", variants)), None)
+        existing = next(
+            iter(
+                self.db.query(
+                    f"select * from articles where url in ({', '.join('?' * len(variants))}) "
+                    "order by id limit 1",
+                    variants,
+                )
+            ),
+            None,
+        )
         row = {**row, "last_seen": now}
         if existing is None:
             table.insert({**row, "first_seen": now, "revision": 1})
@@ -273,32 +322,64 @@ class Store:
         row["url"] = existing["url"]  # the first URL seen stays the key (http/https twins)
         changed = [f for f in ("content_hash", "title") if existing[f] != row.get(f)]
         if not changed:
-            table.update(existing["id"], {"last_seen": now, "page_id": row.get("page_id"),
-                                          "run_id": row.get("run_id"), "taken_down_at": None})
+            table.update(
+                existing["id"],
+                {
+                    "last_seen": now,
+                    "page_id": row.get("page_id"),
+                    "run_id": row.get("run_id"),
+                    "taken_down_at": None,
+                },
+            )
             return ArticleWrite(int(existing["id"]), "unchanged", existing["duplicate_of"])
         revision = (existing["revision"] or 1) + 1
         table.update(existing["id"], {**row, "revision": revision, "taken_down_at": None})
         index_article(self.db, int(existing["id"]), existing, {**existing, **row})
-        self._save_revision(int(existing["id"]), revision, existing, row,
-                            ["text" if f == "content_hash" else f for f in changed])
+        self._save_revision(
+            int(existing["id"]),
+            revision,
+            existing,
+            row,
+            ["text" if f == "content_hash" else f for f in changed],
+        )
         return ArticleWrite(int(existing["id"]), "updated", existing["duplicate_of"])
 
-    def _save_revision(self, article_id: int, revision: int, old: Mapping[str, Any] | None,
-                       new: Mapping[str, Any], changed: list[str]) -> None:
+    def _save_revision(
+        self,
+        article_id: int,
+        revision: int,
+        old: Mapping[str, Any] | None,
+        new: Mapping[str, Any],
+        changed: list[str],
+    ) -> None:
         """Record one version of an article, with a line diff against the previous one."""
         old_lines = (old["text"] or "").splitlines() if old else []
         new_lines = (new.get("text") or "").splitlines()
-        diff = [d for d in difflib.unified_diff(old_lines, new_lines, lineterm="", n=0)
-                if d[:1] in "+-" and d[:3] not in ("+++", "---")] if old else []
-        self.db["article_revisions"].insert({
-            "article_id": article_id, "revision": revision, "seen_at": new.get("last_seen"),
-            "page_id": new.get("page_id"), "run_id": new.get("run_id"),
-            "content_hash": new.get("content_hash"), "title": new.get("title"),
-            "text": new.get("text"), "changed": json.dumps(changed),
-            "diff": "\n".join(diff) or None,
-            "chars_added": sum(len(d) - 1 for d in diff if d.startswith("+")),
-            "chars_removed": sum(len(d) - 1 for d in diff if d.startswith("-")),
-        })
+        diff = (
+            [
+                d
+                for d in difflib.unified_diff(old_lines, new_lines, lineterm="", n=0)
+                if d[:1] in "+-" and d[:3] not in ("+++", "---")
+            ]
+            if old
+            else []
+        )
+        self.db["article_revisions"].insert(
+            {
+                "article_id": article_id,
+                "revision": revision,
+                "seen_at": new.get("last_seen"),
+                "page_id": new.get("page_id"),
+                "run_id": new.get("run_id"),
+                "content_hash": new.get("content_hash"),
+                "title": new.get("title"),
+                "text": new.get("text"),
+                "changed": json.dumps(changed),
+                "diff": "\n".join(diff) or None,
+                "chars_added": sum(len(d) - 1 for d in diff if d.startswith("+")),
+                "chars_removed": sum(len(d) - 1 for d in diff if d.startswith("-")),
+            }
+        )
 
     def refresh_article(self, article_id: int, fields: Mapping[str, Any]) -> list[str]:
         """Overwrite the extracted fields of an article whose text and title did not change.
@@ -321,9 +402,16 @@ class Store:
         The row and its revisions stay; returns the article id, or None for an unknown URL.
         """
         variants = url_variants(url)
-        row = next(iter(self.db.query(
-            f"select id, taken_down_at from articles where url in "
-            f"({', '.join('?' * len(variants))}) order by id limit 1", variants)), None)
+        row = next(
+            iter(
+                self.db.query(
+                    f"select id, taken_down_at from articles where url in "
+                    f"({', '.join('?' * len(variants))}) order by id limit 1",
+                    variants,
+                )
+            ),
+            None,
+        )
         if row is None:
             return None
         if not row["taken_down_at"]:

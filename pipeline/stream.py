@@ -82,14 +82,16 @@ def page_message(page: RawPage) -> dict[str, Any]:
 
 def failure_message(*, url: str, site_id: str, run_id: str, reason: str) -> dict[str, Any]:
     """Return the stream fields for a request that got no response."""
-    return {"type": "failure", "url": url, "site_id": site_id, "run_id": run_id,
-            "reason": reason}
+    return {"type": "failure", "url": url, "site_id": site_id, "run_id": run_id, "reason": reason}
 
 
 def run_message(run_id: str, sites: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Return the stream fields announcing a run: its id and the registry entries of its sites."""
-    return {"type": "run", "run_id": run_id,
-            "sites": json.dumps(list(sites), ensure_ascii=False, default=str)}
+    return {
+        "type": "run",
+        "run_id": run_id,
+        "sites": json.dumps(list(sites), ensure_ascii=False, default=str),
+    }
 
 
 def _text(fields: Mapping[bytes, bytes], name: str) -> str:

@@ -36,9 +36,12 @@ def start_sample_sites(tmp: Path, size: int = SIZE) -> tuple[subprocess.Popen, S
     """Start `dangjian sample-sites --port 0` and read the addresses it prints."""
     registry = tmp / "sites.yml"
     proc = subprocess.Popen(
-        dangjian("sample-sites", "--port", "0", "--size", str(size),
-                 "--registry-out", str(registry)),
-        stdout=subprocess.PIPE, text=True)
+        dangjian(
+            "sample-sites", "--port", "0", "--size", str(size), "--registry-out", str(registry)
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     addresses: dict[str, str] = {}
     deadline = time.monotonic() + 60
     assert proc.stdout is not None
@@ -82,14 +85,20 @@ class CrawlResult:
 
 def run_crawl(registry: Path, db: Path, *extra: str, timeout: float = 400) -> CrawlResult:
     result = subprocess.run(
-        dangjian("crawl", "--sample", "--sites", str(registry), "--db", str(db),
-                 "--no-progress", *extra),
-        capture_output=True, text=True, timeout=timeout)
+        dangjian(
+            "crawl", "--sample", "--sites", str(registry), "--db", str(db), "--no-progress", *extra
+        ),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return CrawlResult(db, result.returncode, result.stdout + result.stderr)
 
 
 @pytest.fixture(scope="session")
-def crawled(sample_sites: SampleSitesProcess, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
+def crawled(
+    sample_sites: SampleSitesProcess, tmp_path_factory: pytest.TempPathFactory
+) -> CrawlResult:
     """One real crawl of every sample site into a fresh database."""
     db = tmp_path_factory.mktemp("crawl") / "news.db"
     result = run_crawl(sample_sites.registry, db)
@@ -119,8 +128,12 @@ def datasette_url(crawled: CrawlResult) -> Iterator[str]:
     """`dangjian serve` on the crawled database, on a free loopback port."""
     port = free_port()
     env = {**os.environ}
-    proc = subprocess.Popen(dangjian("serve", "--db", str(crawled.db), "--port", str(port)),
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        dangjian("serve", "--db", str(crawled.db), "--port", str(port)),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/-/versions.json")

@@ -22,9 +22,17 @@ from tests.test_datasette_search import get_json, like_scan
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1280,1400")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1400",
+)
 
 
 def _binary(*names: str) -> str | None:
@@ -36,8 +44,10 @@ def browser() -> Iterator[object]:
     chromium = _binary("chromium", "chromium-browser")
     driver_path = _binary("chromedriver")
     if not chromium or not driver_path:
-        pytest.skip("chromium and chromium-driver are not installed and "
-                    "scripts/install-test-deps.sh could not install them (needs root and apt-get)")
+        pytest.skip(
+            "chromium and chromium-driver are not installed and "
+            "scripts/install-test-deps.sh could not install them (needs root and apt-get)"
+        )
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
@@ -72,52 +82,71 @@ def test_search_page_for_dangjian(browser, datasette_url, crawled):
     wait_for(lambda: browser.execute_script("return document.readyState") == "complete")
     ids = browser.execute_script(
         "return [...document.querySelectorAll('table.rows-and-columns td.col-id a')]"
-        ".map(a => parseInt(a.textContent, 10))")
+        ".map(a => parseInt(a.textContent, 10))"
+    )
     assert set(ids) == like_scan(crawled.db, query) and ids
-    assert browser.execute_script(
-        "return document.querySelector('input[name=_search]').value") == query
-    marks = wait_for(lambda: browser.execute_script(
-        "return [...document.querySelectorAll('td mark')].map(m => m.textContent)"))
+    assert (
+        browser.execute_script("return document.querySelector('input[name=_search]').value")
+        == query
+    )
+    marks = wait_for(
+        lambda: browser.execute_script(
+            "return [...document.querySelectorAll('td mark')].map(m => m.textContent)"
+        )
+    )
     assert set(marks) == {query}
     # Every row shows the term in a highlighted title or body.
     rows_with_mark = browser.execute_script(
         "return [...document.querySelectorAll('table.rows-and-columns tbody tr')]"
-        ".filter(tr => tr.querySelector('mark')).length")
+        ".filter(tr => tr.querySelector('mark')).length"
+    )
     assert rows_with_mark == len(ids)
     hidden = browser.execute_script(
         "var th = document.querySelector('th.col-content_hash');"
-        "return th ? getComputedStyle(th).display : 'absent'")
+        "return th ? getComputedStyle(th).display : 'absent'"
+    )
     assert hidden in ("none", "absent")
-    browser.execute_script("document.querySelector('table.rows-and-columns')"
-                           ".scrollIntoView()")
+    browser.execute_script("document.querySelector('table.rows-and-columns').scrollIntoView()")
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "search-dangjian.png"))
 
 
 def test_trend_chart_for_zhuti_jiaoyu(browser, datasette_url, crawled):
     term = "主题教育"
-    rows = get_json(f"{datasette_url}/news/term_trend.json?_shape=array&term="
-                    + urllib.parse.quote(term))
+    rows = get_json(
+        f"{datasette_url}/news/term_trend.json?_shape=array&term=" + urllib.parse.quote(term)
+    )
     assert len(rows) >= 2, "the sample sites should mention 主题教育 in several months"
-    chart = ("#g.mark=line&g.x_column=month&g.x_type=ordinal"
-             "&g.y_column=articles&g.y_type=quantitative")
+    chart = (
+        "#g.mark=line&g.x_column=month&g.x_type=ordinal&g.y_column=articles&g.y_type=quantitative"
+    )
     browser.get(f"{datasette_url}/news/term_trend?term={urllib.parse.quote(term)}{chart}")
-    size = wait_for(lambda: browser.execute_script(
-        "var c = document.querySelector('canvas');"
-        "return c && c.width > 200 && c.height > 100 ? [c.width, c.height] : null"))
+    size = wait_for(
+        lambda: browser.execute_script(
+            "var c = document.querySelector('canvas');"
+            "return c && c.width > 200 && c.height > 100 ? [c.width, c.height] : null"
+        )
+    )
     assert size
     # The chart has been drawn: count the canvas pixels that are not background.
-    drawn = wait_for(lambda: browser.execute_script(
-        "var c = document.querySelector('canvas'), ctx = c.getContext('2d');"
-        "var d = ctx.getImageData(0, 0, c.width, c.height).data, n = 0;"
-        "for (var i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; }"
-        "return n > 500 ? n : 0"))
+    drawn = wait_for(
+        lambda: browser.execute_script(
+            "var c = document.querySelector('canvas'), ctx = c.getContext('2d');"
+            "var d = ctx.getImageData(0, 0, c.width, c.height).data, n = 0;"
+            "for (var i = 3; i < d.length; i += 4) { if (d[i] > 0) n++; }"
+            "return n > 500 ? n : 0"
+        )
+    )
     assert drawn
     table_rows = browser.execute_script(
-        "return document.querySelectorAll('table.rows-and-columns tbody tr').length")
+        "return document.querySelectorAll('table.rows-and-columns tbody tr').length"
+    )
     assert table_rows == len(rows)
-    total = sqlite3.connect(crawled.db).execute(
-        "select count(distinct article_id) from article_terms where term = ?", [term]).fetchone()[0]
+    total = (
+        sqlite3.connect(crawled.db)
+        .execute("select count(distinct article_id) from article_terms where term = ?", [term])
+        .fetchone()[0]
+    )
     assert sum(r["articles"] for r in rows) <= total
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "trend-zhuti-jiaoyu.png"))

@@ -4,8 +4,21 @@ from click.testing import CliRunner
 
 from dangjian.cli import cli
 
-COMMANDS = ["crawl", "serve", "sample-sites", "extract", "demo", "import", "reprocess",
-            "reindex", "schedule", "status", "worker", "ingest", "enqueue"]
+COMMANDS = [
+    "crawl",
+    "serve",
+    "sample-sites",
+    "extract",
+    "demo",
+    "import",
+    "reprocess",
+    "reindex",
+    "schedule",
+    "status",
+    "worker",
+    "ingest",
+    "enqueue",
+]
 
 
 def test_help_lists_every_command_and_each_has_an_example():

@@ -43,8 +43,10 @@ def like_scan(db_path, query: str, columns=("title", "text")) -> set[int]:
     db = sqlite3.connect(db_path)
 
     def where(term: str) -> tuple[str, list[str]]:
-        return ("(" + " or ".join(f"{c} like ?" for c in columns) + ")",
-                [f"%{term}%"] * len(columns))
+        return (
+            "(" + " or ".join(f"{c} like ?" for c in columns) + ")",
+            [f"%{term}%"] * len(columns),
+        )
 
     clauses, params = [], []
     for group in groups:
@@ -55,31 +57,38 @@ def like_scan(db_path, query: str, columns=("title", "text")) -> set[int]:
         sql, p = where(term)
         clauses.append(f"not coalesce({sql}, 0)")
         params += p
-    return {r[0] for r in db.execute(
-        f"select id from articles where {' and '.join(clauses)}", params)}
+    return {
+        r[0] for r in db.execute(f"select id from articles where {' and '.join(clauses)}", params)
+    }
 
 
 def api_ids(base: str, **params: str) -> set[int]:
     url = f"{base}/news/articles.json?" + urllib.parse.urlencode(
-        {**params, "_shape": "array", "_col": "title", "_size": "max"})
+        {**params, "_shape": "array", "_col": "title", "_size": "max"}
+    )
     rows = get_json(url)
     assert len(rows) < 1000, "raise _size or page with _next"
     return {r["id"] for r in rows}
 
 
 def html_ids(base: str, **params: str) -> set[int]:
-    status, body = get(f"{base}/news/articles?" + urllib.parse.urlencode(
-        {**params, "_size": "max"}))
+    status, body = get(
+        f"{base}/news/articles?" + urllib.parse.urlencode({**params, "_size": "max"})
+    )
     assert status == 200
-    return {int(i) for i in re.findall(r'<td class="col-id[^"]*"[^>]*><a href="/news/articles/(\d+)"',
-                                       body)}
+    return {
+        int(i)
+        for i in re.findall(r'<td class="col-id[^"]*"[^>]*><a href="/news/articles/(\d+)"', body)
+    }
 
 
 def latin_word(db_path) -> str:
     """A Latin word that the LIKE scan finds only as a whole word (so both semantics agree)."""
     db = sqlite3.connect(db_path)
     texts = [f"{t or ''}\n{x or ''}" for t, x in db.execute("select title, text from articles")]
-    words = Counter(w.lower() for t in texts for w in re.findall(r"(?<![A-Za-z])[A-Za-z]{3,}(?![A-Za-z])", t))
+    words = Counter(
+        w.lower() for t in texts for w in re.findall(r"(?<![A-Za-z])[A-Za-z]{3,}(?![A-Za-z])", t)
+    )
     for word, _ in words.most_common():
         inside = sum(len(re.findall(word, t, re.I)) for t in texts)
         if inside == words[word]:
@@ -88,14 +97,25 @@ def latin_word(db_path) -> str:
 
 
 QUERIES = [
-    "党", "的", "建",                 # one character
-    "党建", "会议", "学习",             # two
-    "主题教育", "两个维护", "三会一课", "全面从严治党",  # four and more
-    "党建 学习", "学习 工作 会议",        # AND
-    '"党建工作"', '"主题教育"',         # quoted phrases
-    "党建 -会议", "学习 -党建 -工作",     # NOT
-    "主题教育 OR 党史学习教育", "三会一课 OR 两个维护 党建",  # OR
-    "不存在的词语组合",                  # nothing
+    "党",
+    "的",
+    "建",  # one character
+    "党建",
+    "会议",
+    "学习",  # two
+    "主题教育",
+    "两个维护",
+    "三会一课",
+    "全面从严治党",  # four and more
+    "党建 学习",
+    "学习 工作 会议",  # AND
+    '"党建工作"',
+    '"主题教育"',  # quoted phrases
+    "党建 -会议",
+    "学习 -党建 -工作",  # NOT
+    "主题教育 OR 党史学习教育",
+    "三会一课 OR 两个维护 党建",  # OR
+    "不存在的词语组合",  # nothing
 ]
 
 
@@ -140,16 +160,20 @@ def test_newest_first_and_next_page(datasette_url, crawled):
     published = [r["published"] for r in first["rows"]]
     assert published == sorted(published, reverse=True)
     assert first["next"]
-    second = get_json(f"{datasette_url}/news/articles.json?_search={q}&_size=5&_shape=objects"
-                      f"&_next={urllib.parse.quote(first['next'])}")
+    second = get_json(
+        f"{datasette_url}/news/articles.json?_search={q}&_size=5&_shape=objects"
+        f"&_next={urllib.parse.quote(first['next'])}"
+    )
     assert not {r["id"] for r in first["rows"]} & {r["id"] for r in second["rows"]}
 
 
 def test_ranked_search_has_highlighted_snippets(datasette_url, crawled):
-    rows = get_json(f"{datasette_url}/news/search_ranked.json?_shape=array&q="
-                    + urllib.parse.quote("党建"))
-    assert {r["id"] for r in rows} == set(list(like_scan(crawled.db, "党建"))[:100]) or \
-        len(rows) == min(100, len(like_scan(crawled.db, "党建")))
+    rows = get_json(
+        f"{datasette_url}/news/search_ranked.json?_shape=array&q=" + urllib.parse.quote("党建")
+    )
+    assert {r["id"] for r in rows} == set(list(like_scan(crawled.db, "党建"))[:100]) or len(
+        rows
+    ) == min(100, len(like_scan(crawled.db, "党建")))
     with_text = [r for r in rows if "党建" in (r["snippet"] or "")]
     assert with_text and all("<mark>党建</mark>" in r["snippet"] for r in with_text)
     status, page = get(f"{datasette_url}/news/search_ranked?q=" + urllib.parse.quote("党建"))
@@ -158,12 +182,14 @@ def test_ranked_search_has_highlighted_snippets(datasette_url, crawled):
 
 def test_term_trend_matches_the_dictionary(datasette_url, crawled):
     term = next(t for t in term_dictionary.TERMS if t.name == "主题教育")
-    rows = get_json(f"{datasette_url}/news/term_trend.json?_shape=array&term="
-                    + urllib.parse.quote(term.name))
+    rows = get_json(
+        f"{datasette_url}/news/term_trend.json?_shape=array&term=" + urllib.parse.quote(term.name)
+    )
     db = sqlite3.connect(crawled.db)
     expected: Counter[str] = Counter()
     for title, text, month in db.execute(
-            "select title, text, published_month from articles where published_month is not null"):
+        "select title, text, published_month from articles where published_month is not null"
+    ):
         if any(form in (title or "") or form in (text or "") for form in term.forms):
             expected[month] += 1
     assert expected, "the sample sites should mention 主题教育"
@@ -179,8 +205,11 @@ def test_atom_feeds(datasette_url, crawled):
 
 
 def test_titles_link_to_the_original_and_bodies_have_paragraphs(datasette_url, crawled):
-    article_id, url = sqlite3.connect(crawled.db).execute(
-        "select id, url from articles where text like '%' || char(10) || '%' limit 1").fetchone()
+    article_id, url = (
+        sqlite3.connect(crawled.db)
+        .execute("select id, url from articles where text like '%' || char(10) || '%' limit 1")
+        .fetchone()
+    )
     status, body = get(f"{datasette_url}/news/articles/{article_id}")
     assert status == 200
     assert f'href="{html.escape(url)}"' in body and body.count("<p>") >= 2
@@ -202,10 +231,12 @@ def tiny_thresholds_url(crawled, tmp_path_factory):
     path = tmp_path_factory.mktemp("meta") / "metadata.yml"
     path.write_text(yaml.safe_dump(metadata, allow_unicode=True), encoding="utf-8")
     port = free_port()
-    proc = subprocess.Popen(dangjian("serve", "--db", str(crawled.db), "--port", str(port),
-                                     "--metadata", str(path)),
-                            env={**os.environ}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        dangjian("serve", "--db", str(crawled.db), "--port", str(port), "--metadata", str(path)),
+        env={**os.environ},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/-/versions.json")
@@ -219,8 +250,10 @@ def test_every_plan_returns_the_like_rows(tiny_thresholds_url, crawled, query):
     expected = like_scan(crawled.db, query)
     assert api_ids(tiny_thresholds_url, _search=query) == expected
     q = urllib.parse.quote(query)
-    page = get_json(f"{tiny_thresholds_url}/news/articles.json?_search={q}&_size=7"
-                    "&_shape=objects&_col=published")
+    page = get_json(
+        f"{tiny_thresholds_url}/news/articles.json?_search={q}&_size=7"
+        "&_shape=objects&_col=published"
+    )
     published = [r["published"] or "" for r in page["rows"]]
     assert published == sorted(published, reverse=True)
     if len(expected) > 15:

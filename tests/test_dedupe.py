@@ -31,36 +31,49 @@ from pipeline.dedupe import (
 )
 
 
-@pytest.mark.parametrize(("url", "canonical"), [
-    ("HTTP://WWW.Wuhan.gov.cn:80/xwzx/index.html", "http://www.wuhan.gov.cn/xwzx/"),
-    ("https://a.gov.cn:443/x/default.htm#top", "https://a.gov.cn/x/"),
-    ("http://a.gov.cn:8080/t1.html", "http://a.gov.cn:8080/t1.html"),
-    ("http://a.gov.cn/t1.html?utm_source=wechat&from=timeline&spm=a.b", "http://a.gov.cn/t1.html"),
-    ("http://a.gov.cn/show.asp?id=2&cat=1#comments", "http://a.gov.cn/show.asp?cat=1&id=2"),
-    # A script's query picks the page: index.php?id=1 is not the folder.
-    ("http://a.gov.cn/index.php?m=content&id=1", "http://a.gov.cn/index.php?id=1&m=content"),
-])
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        ("HTTP://WWW.Wuhan.gov.cn:80/xwzx/index.html", "http://www.wuhan.gov.cn/xwzx/"),
+        ("https://a.gov.cn:443/x/default.htm#top", "https://a.gov.cn/x/"),
+        ("http://a.gov.cn:8080/t1.html", "http://a.gov.cn:8080/t1.html"),
+        (
+            "http://a.gov.cn/t1.html?utm_source=wechat&from=timeline&spm=a.b",
+            "http://a.gov.cn/t1.html",
+        ),
+        ("http://a.gov.cn/show.asp?id=2&cat=1#comments", "http://a.gov.cn/show.asp?cat=1&id=2"),
+        # A script's query picks the page: index.php?id=1 is not the folder.
+        ("http://a.gov.cn/index.php?m=content&id=1", "http://a.gov.cn/index.php?id=1&m=content"),
+    ],
+)
 def test_canonical_url(url, canonical):
     assert canonical_url(url) == canonical
 
 
 def test_url_variants_pair_http_and_https():
-    assert url_variants("https://a.gov.cn/x/index.html") == ["https://a.gov.cn/x/",
-                                                            "http://a.gov.cn/x/"]
+    assert url_variants("https://a.gov.cn/x/index.html") == [
+        "https://a.gov.cn/x/",
+        "http://a.gov.cn/x/",
+    ]
 
 
 def test_traditional_copy_with_pinyin_hashes_like_its_simplified_original():
     simplified = "武汉市委统战部召开机关党建工作会议。\n会议强调，要加强党的建设！"
-    mirror = "武漢市委統(tǒng)戰(zhàn)部召開機關黨建工作會議。會議強(qiáng)調，要加強(qiáng)黨的建設"
-    assert dedupe_text(mirror) == dedupe_text(simplified) == (
-        "武汉市委统战部召开机关党建工作会议会议强调要加强党的建设")
+    mirror = (
+        "武漢市委統(tǒng)戰(zhàn)部召開機關黨建工作會議。會議強(qiáng)調，要加強(qiáng)黨的建設"
+    )
+    assert (
+        dedupe_text(mirror)
+        == dedupe_text(simplified)
+        == ("武汉市委统战部召开机关党建工作会议会议强调要加强党的建设")
+    )
     assert content_hash(mirror) == content_hash(simplified)
     assert content_hash(simplified + "另一句") != content_hash(simplified)
 
 
 def _shingles(text: str) -> set[bytes]:
     fp = dedupe_text(text)
-    return {fp[i:i + SHINGLE].encode() for i in range(len(fp) - SHINGLE + 1)}
+    return {fp[i : i + SHINGLE].encode() for i in range(len(fp) - SHINGLE + 1)}
 
 
 def test_minhash_estimates_agree_with_exact_jaccard_and_datasketch():
@@ -71,8 +84,9 @@ def test_minhash_estimates_agree_with_exact_jaccard_and_datasketch():
             continue
         original = base[a.story] if a.kind in VARIANTS else base[a.key.rsplit(":", 1)[0]]
         exact = jaccard(original.text, a.text)
-        ours = float(estimated_jaccard(minhash(dedupe_text(original.text)),
-                                       minhash(dedupe_text(a.text)))[0])
+        ours = float(
+            estimated_jaccard(minhash(dedupe_text(original.text)), minhash(dedupe_text(a.text)))[0]
+        )
         theirs = []
         for text in (original.text, a.text):
             m = MinHash(num_perm=128)
@@ -83,13 +97,21 @@ def test_minhash_estimates_agree_with_exact_jaccard_and_datasketch():
 
 
 def _row(id_, published, site_name, source="", script="hans"):
-    return {"id": id_, "published": published, "site_name": site_name, "source": source,
-            "script": script}
+    return {
+        "id": id_,
+        "published": published,
+        "site_name": site_name,
+        "source": source,
+        "script": script,
+    }
 
 
 def test_original_is_the_earliest_published():
-    rows = [_row(1, "2023-04-20", "甲"), _row(2, "2023-04-19T16:15", "乙"),
-            _row(3, "2023-04-19T18:00", "丙")]
+    rows = [
+        _row(1, "2023-04-20", "甲"),
+        _row(2, "2023-04-19T16:15", "乙"),
+        _row(3, "2023-04-19T18:00", "丙"),
+    ]
     assert pick_original(rows)["id"] == 2
 
 
@@ -139,23 +161,27 @@ def test_sample_sites_every_reprint_with_its_original_and_nothing_else(crawled):
         assert scores["true_pairs"] >= 30  # the sample sites do republish
         assert scores["precision"] == 1.0 and scores["recall"] == 1.0, scores
         # duplicate_of and the reprints view name the true original.
-        rows = db.execute("select a.id, a.duplicate_of, c.original_id from articles a "
-                          "join clusters c on c.id = a.cluster_id").fetchall()
+        rows = db.execute(
+            "select a.id, a.duplicate_of, c.original_id from articles a "
+            "join clusters c on c.id = a.cluster_id"
+        ).fetchall()
         originals = {labels[orig] for _, _, orig in rows}
         for article_id, duplicate_of, original_id in rows:
             expected_root = labels[article_id]
             assert labels[original_id] == expected_root
             # The original's own label is its own path: it is the story's root article.
-            url = db.execute("select site_id, url from articles where id = ?",
-                             [original_id]).fetchone()
+            url = db.execute(
+                "select site_id, url from articles where id = ?", [original_id]
+            ).fetchone()
             assert expected_root.startswith(url[0]), (article_id, url)
             assert duplicate_of == (None if article_id == original_id else original_id)
         assert len(originals) == len(set(labels.values()))
         reprints = db.execute("select count(*), min(lag_hours) from reprints").fetchone()
         assert reprints[0] == sum(1 for a, _, o in rows if a != o)
         assert reprints[1] >= 0
-        mirror = db.execute("select count(*) from reprints where reprint_site = 'mirror-hant'"
-                            ).fetchone()[0]
+        mirror = db.execute(
+            "select count(*) from reprints where reprint_site = 'mirror-hant'"
+        ).fetchone()[0]
         assert mirror >= 20  # the traditional mirror's pinyin copies joined their originals
 
 

@@ -40,24 +40,37 @@ def test_changed_page_adds_one_revision_and_404_marks_takedown(crawled, tmp_path
     db = tmp_path / "news.db"
     shutil.copy(crawled.db, db)
     store = Store(db)
-    page = next(p for p in store.raw_pages("outcome in ('new', 'duplicate') and site_id = ?",
-                                           ["wuhan-tzb"]))
-    article = next(store.db.query("select * from articles where page_id = (select max(id) "
-                                  "from pages where url = ?)", [page.url]), None) or next(
-        store.db.query("select * from articles where url like ?", [f"%{page.url[-25:]}"]))
+    page = next(
+        p for p in store.raw_pages("outcome in ('new', 'duplicate') and site_id = ?", ["wuhan-tzb"])
+    )
+    article = next(
+        store.db.query(
+            "select * from articles where page_id = (select max(id) from pages where url = ?)",
+            [page.url],
+        ),
+        None,
+    ) or next(store.db.query("select * from articles where url like ?", [f"%{page.url[-25:]}"]))
     before = counts(db)
     paragraph = article["text"].splitlines()[-1]
-    changed = replace(page, body=page.body.replace(
-        paragraph[:12].encode(), "（本文已更新）".encode() + paragraph[:12].encode(), 1),
-        fetched_at="2026-11-24T08:00:00Z")
+    changed = replace(
+        page,
+        body=page.body.replace(
+            paragraph[:12].encode(), "（本文已更新）".encode() + paragraph[:12].encode(), 1
+        ),
+        fetched_at="2026-11-24T08:00:00Z",
+    )
     assert changed.body != page.body
     assert ingest_page(store, changed).kind == "updated"
     assert ingest_page(store, changed).kind == "unchanged"  # the same change: nothing more
     after = counts(db)
     assert after["articles"] == before["articles"]
     assert after["article_revisions"] == before["article_revisions"] + 1
-    revisions = list(store.db.query(
-        "select * from article_revisions where article_id = ? order by revision", [article["id"]]))
+    revisions = list(
+        store.db.query(
+            "select * from article_revisions where article_id = ? order by revision",
+            [article["id"]],
+        )
+    )
     assert [r["revision"] for r in revisions] == [1, 2]
     assert json.loads(revisions[1]["changed"]) == ["text"]
     assert "本文已更新" in revisions[1]["diff"] and revisions[1]["seen_at"].startswith("2026-11-24")
@@ -96,10 +109,17 @@ def test_rebuild_gives_the_same_clusters_as_adding_one_by_one(crawled, tmp_path)
 
 def test_metadata_describes_the_dedupe_tables_and_view(tmp_path):
     store = Store(tmp_path / "news.db")
-    tables = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))[
-        "databases"]["news"]["tables"]
-    for name in ("articles", "clusters", "article_revisions", "article_minhash",
-                 "article_bands", "reprints"):
+    tables = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))["databases"][
+        "news"
+    ]["tables"]
+    for name in (
+        "articles",
+        "clusters",
+        "article_revisions",
+        "article_minhash",
+        "article_bands",
+        "reprints",
+    ):
         columns = [c.name for c in store.db[name].columns]
         missing = [c for c in columns if c not in tables[name]["columns"] and c != "id"]
         assert not missing, f"metadata.yml: describe {name}.{missing}"

@@ -46,9 +46,24 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     assert binary, "redis-server is missing: run scripts/install-test-deps.sh"
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(tmp_path),
-         "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--protected-mode",
+            "yes",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     try:
@@ -70,21 +85,38 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 def start_worker(redis_url: str, registry: Path, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        dangjian("worker", "--redis", redis_url, "--sites", str(registry), "--idle-close",
-                 str(IDLE_CLOSE), "-s", f"DANGJIAN_REDIS_WORKER_TTL={WORKER_TTL}"),
-        stdout=subprocess.DEVNULL, stderr=log.open("w"))
+        dangjian(
+            "worker",
+            "--redis",
+            redis_url,
+            "--sites",
+            str(registry),
+            "--idle-close",
+            str(IDLE_CLOSE),
+            "-s",
+            f"DANGJIAN_REDIS_WORKER_TTL={WORKER_TTL}",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
 
 
 def start_ingester(redis_url: str, db: Path, log: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen(
         dangjian("ingest", "--redis", redis_url, "--db", str(db), *extra),
-        stdout=log.open("w"), stderr=subprocess.STDOUT)
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def enqueue(redis_url: str, registry: Path) -> str:
     result = subprocess.run(
         dangjian("enqueue", "--redis", redis_url, "--sites", str(registry), "--sample"),
-        capture_output=True, text=True, timeout=60, check=True)
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return result.stdout.split()[1].rstrip(":")
 
 
@@ -120,7 +152,8 @@ def assert_same_as_single_machine(db: Path, crawled_db: Path) -> None:
     assert total == distinct
     # Every page of the run stored once, however often it was delivered.
     pages, distinct_pages = conn.execute(
-        "select count(*), count(distinct url) from pages").fetchone()
+        "select count(*), count(distinct url) from pages"
+    ).fetchone()
     assert pages == distinct_pages
     expected = articles(crawled_db)
     got = articles(db)
@@ -142,11 +175,14 @@ def assert_redis_is_drained(client: redis.Redis) -> None:
 
 
 def test_two_workers_and_one_ingester_store_what_one_machine_does(
-        redis_server, sample_sites, crawled, tmp_path):
+    redis_server, sample_sites, crawled, tmp_path
+):
     db = tmp_path / "distributed.db"
     run_id = enqueue(redis_server.url, sample_sites.registry)
-    workers = [start_worker(redis_server.url, sample_sites.registry, tmp_path / f"w{i}.log")
-               for i in range(2)]
+    workers = [
+        start_worker(redis_server.url, sample_sites.registry, tmp_path / f"w{i}.log")
+        for i in range(2)
+    ]
     ingester = start_ingester(redis_server.url, db, tmp_path / "ingest.log", "--exit-when-done")
     wait_all([*workers, ingester])
     assert [w.returncode for w in workers] == [0, 0]
@@ -172,8 +208,9 @@ def test_killed_worker_loses_nothing(redis_server, sample_sites, crawled, tmp_pa
     ingester = start_ingester(redis_server.url, db, tmp_path / "ingest.log", "--exit-when-done")
     try:
         wait_until(lambda: client.xlen(keys.pages) > 40, what="40 pages in the stream")
-        victim_id = next(w.decode() for w in client.smembers(keys.workers)
-                         if f"-{victim.pid}-" in w.decode())
+        victim_id = next(
+            w.decode() for w in client.smembers(keys.workers) if f"-{victim.pid}-" in w.decode()
+        )
         # Freeze it while it holds requests, so the kill provably loses some in-flight work.
         while True:
             victim.send_signal(signal.SIGSTOP)
@@ -197,16 +234,21 @@ def test_killed_worker_loses_nothing(redis_server, sample_sites, crawled, tmp_pa
 
 
 def test_killed_ingester_restarts_without_loss_or_duplicates(
-        redis_server, sample_sites, crawled, tmp_path):
+    redis_server, sample_sites, crawled, tmp_path
+):
     db = tmp_path / "distributed.db"
     enqueue(redis_server.url, sample_sites.registry)
-    workers = [start_worker(redis_server.url, sample_sites.registry, tmp_path / f"w{i}.log")
-               for i in range(2)]
+    workers = [
+        start_worker(redis_server.url, sample_sites.registry, tmp_path / f"w{i}.log")
+        for i in range(2)
+    ]
     ingester = start_ingester(redis_server.url, db, tmp_path / "ingest1.log")
 
     def stored() -> int:
         try:
-            return sqlite3.connect(db, timeout=1).execute("select count(*) from pages").fetchone()[0]
+            return (
+                sqlite3.connect(db, timeout=1).execute("select count(*) from pages").fetchone()[0]
+            )
         except sqlite3.OperationalError:
             return 0
 
@@ -215,8 +257,9 @@ def test_killed_ingester_restarts_without_loss_or_duplicates(
         ingester.send_signal(signal.SIGKILL)
         ingester.wait(timeout=10)
         killed_at = stored()
-        restarted = start_ingester(redis_server.url, db, tmp_path / "ingest2.log",
-                                   "--exit-when-done")
+        restarted = start_ingester(
+            redis_server.url, db, tmp_path / "ingest2.log", "--exit-when-done"
+        )
         wait_all([*workers, restarted])
     finally:
         for proc in (*workers, ingester):
@@ -228,14 +271,26 @@ def test_killed_ingester_restarts_without_loss_or_duplicates(
 
 
 def sample_page(url: str, body: bytes) -> RawPage:
-    return RawPage(url=url, final_url=url, status=200,
-                   headers={"content-type": "text/html; charset=utf-8"}, body=body,
-                   fetched_at="2026-11-23T10:00:00Z", site_id="s", run_id="r1", kind="article")
+    return RawPage(
+        url=url,
+        final_url=url,
+        status=200,
+        headers={"content-type": "text/html; charset=utf-8"},
+        body=body,
+        fetched_at="2026-11-23T10:00:00Z",
+        site_id="s",
+        run_id="r1",
+        kind="article",
+    )
 
 
-ARTICLE = ("<html><head><title>党建引领基层治理</title></head><body><h1>党建引领基层治理</h1>"
-           + "".join(f"<p>第{i}段：坚持党建引领，推动基层治理能力现代化，服务群众。</p>"
-                     for i in range(12)) + "</body></html>").encode()
+ARTICLE = (
+    "<html><head><title>党建引领基层治理</title></head><body><h1>党建引领基层治理</h1>"
+    + "".join(
+        f"<p>第{i}段：坚持党建引领，推动基层治理能力现代化，服务群众。</p>" for i in range(12)
+    )
+    + "</body></html>"
+).encode()
 
 
 def test_redelivered_and_pending_entries_are_stored_once(redis_server, tmp_path):
@@ -244,8 +299,13 @@ def test_redelivered_and_pending_entries_are_stored_once(redis_server, tmp_path)
     keys = RedisKeys()
     db = tmp_path / "news.db"
     page = sample_page("http://127.0.0.1:1/a/t20261123_1.html", ARTICLE)
-    client.xadd(keys.pages, run_message("r1", [{"id": "s", "name": "示例", "level": "city",
-                                                "start_urls": ["http://127.0.0.1:1/"]}]))
+    client.xadd(
+        keys.pages,
+        run_message(
+            "r1",
+            [{"id": "s", "name": "示例", "level": "city", "start_urls": ["http://127.0.0.1:1/"]}],
+        ),
+    )
     client.xadd(keys.pages, page_message(page))
     client.xadd(keys.pages, page_message(page))  # a worker's retry of the same hand-off
     client.sadd(keys.runs, "r1")
@@ -255,8 +315,9 @@ def test_redelivered_and_pending_entries_are_stored_once(redis_server, tmp_path)
     assert client.xpending(keys.pages, INGEST_GROUP)["pending"] == 3
     store = Store(db)
     try:
-        stats = StreamIngester(client, store, keys, IngestOptions(exit_when_done=True,
-                                                                 block_ms=100)).run()
+        stats = StreamIngester(
+            client, store, keys, IngestOptions(exit_when_done=True, block_ms=100)
+        ).run()
     finally:
         store.close()
     assert stats.entries == 3 and stats.redelivered == 1
@@ -272,11 +333,15 @@ def test_redelivered_and_pending_entries_are_stored_once(redis_server, tmp_path)
 
 def test_worker_needs_redis(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    result = subprocess.run(dangjian("worker"), capture_output=True, text=True, env=env,
-                            timeout=60)
+    result = subprocess.run(dangjian("worker"), capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2 and "--redis" in result.stderr
-    result = subprocess.run(dangjian("enqueue", "--redis", f"redis://127.0.0.1:{free_port()}/0"),
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        dangjian("enqueue", "--redis", f"redis://127.0.0.1:{free_port()}/0"),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 1 and "cannot reach Redis" in result.stderr
 
 

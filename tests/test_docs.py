@@ -11,8 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_every_dangjian_setting_is_documented():
     documented = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     names = {n for n in dir(crawler.settings) if n.startswith("DANGJIAN_")}
-    used = set(re.findall(r'"(DANGJIAN_[A-Z_]+)"',
-                          "".join(p.read_text() for p in (ROOT / "crawler").rglob("*.py"))))
+    used = set(
+        re.findall(
+            r'"(DANGJIAN_[A-Z_]+)"',
+            "".join(p.read_text() for p in (ROOT / "crawler").rglob("*.py")),
+        )
+    )
     missing = sorted(n for n in names | used if f"`{n}`" not in documented)
     assert not missing, f"add to docs/settings.md: {missing}"
 

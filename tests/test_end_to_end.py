@@ -22,9 +22,26 @@ pytestmark = pytest.mark.e2e
 # What the seeds' README says must never stay in a cleaned body: breadcrumbs, banners,
 # footers, copyright, keyword and recommended lines (in either script).
 SEED_BOILERPLATE = [
-    "您当前位置", "首页 >", "关于革博", "联系我们", "ICP备", "技术支持", "APP下载", "关键词",
-    "猜你喜欢", "为你推荐", "為你推薦", "公益播报", "热点推荐", "即时新闻", "版权声明",
-    "版權聲明", "编辑:张成付", "校对", "发布时间", "来源:",
+    "您当前位置",
+    "首页 >",
+    "关于革博",
+    "联系我们",
+    "ICP备",
+    "技术支持",
+    "APP下载",
+    "关键词",
+    "猜你喜欢",
+    "为你推荐",
+    "為你推薦",
+    "公益播报",
+    "热点推荐",
+    "即时新闻",
+    "版权声明",
+    "版權聲明",
+    "编辑:张成付",
+    "校对",
+    "发布时间",
+    "来源:",
 ]
 
 
@@ -52,10 +69,13 @@ def test_crawl_reports_every_site(crawled, sample_sites):
 
 def test_every_expected_article_is_stored_once_per_site(db, expected, sample_sites):
     for site_id, site in expected.items():
-        want = {canonical_url(article_url(sample_sites, site_id, a.path))
-                for a in site.expected_articles()}
-        got = {r["url"] for r in db.execute(
-            "select url from articles where site_id = ?", [site_id])}
+        want = {
+            canonical_url(article_url(sample_sites, site_id, a.path))
+            for a in site.expected_articles()
+        }
+        got = {
+            r["url"] for r in db.execute("select url from articles where site_id = ?", [site_id])
+        }
         assert not want - got, f"{site_id}: missing {sorted(want - got)[:5]}"
         assert not got - want, f"{site_id}: unexpected {sorted(got - want)[:5]}"
 
@@ -64,8 +84,10 @@ def test_seed_articles_stored_with_titles_and_no_boilerplate(db, expected, sampl
     seeds = [a for site in expected.values() for a in site.expected_articles() if a.seed]
     assert {a.seed[:3] for a in seeds} >= {"000", "001", "002", "003", "004"}
     for a in seeds:
-        row = db.execute("select title, text from articles where url = ?",
-                         [canonical_url(article_url(sample_sites, a.site_id, a.path))]).fetchone()
+        row = db.execute(
+            "select title, text from articles where url = ?",
+            [canonical_url(article_url(sample_sites, a.site_id, a.path))],
+        ).fetchone()
         assert row is not None, f"seed {a.seed} on {a.site_id} not stored"
         assert row["title"] == a.title_simplified
         leaks = [b for b in SEED_BOILERPLATE if b in row["text"]]
@@ -92,8 +114,11 @@ def test_crawl_stays_on_allowed_hosts_and_obeys_robots(db, expected, sample_site
         site = sites[row["site_id"]]
         assert site.allows(row["url"]) and site.allows(row["final_url"]), row["url"]
     fetched = {r["url"] for r in db.execute("select url from pages")}
-    disallowed = [article_url(sample_sites, sid, p)
-                  for sid, s in expected.items() for p in s.disallowed_paths()]
+    disallowed = [
+        article_url(sample_sites, sid, p)
+        for sid, s in expected.items()
+        for p in s.disallowed_paths()
+    ]
     assert disallowed, "the sample sites must disallow something in robots.txt"
     assert not fetched & set(disallowed)
 
@@ -116,7 +141,8 @@ def test_raw_pages_are_kept_compressed(db):
 def test_datasette_answers_json(datasette_url, db):
     total = db.execute("select count(*) from articles").fetchone()[0]
     with urllib.request.urlopen(
-            datasette_url + "/news/articles.json?_shape=objects&_size=5&_col=title") as r:
+        datasette_url + "/news/articles.json?_shape=objects&_size=5&_col=title"
+    ) as r:
         data = json.load(r)
     assert data["filtered_table_rows_count"] == total
     assert len(data["rows"]) == 5 and all(row["title"] for row in data["rows"])
@@ -145,8 +171,18 @@ def test_second_crawl_adds_no_articles(crawled, sample_sites, tmp_path):
 def interrupt_crawl(sample_sites, db, sig):
     """Start a crawl, wait until it has stored 20 pages, then send ``sig``."""
     proc = subprocess.Popen(
-        dangjian("crawl", "--sample", "--sites", str(sample_sites.registry), "--db", str(db),
-                 "--no-progress"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dangjian(
+            "crawl",
+            "--sample",
+            "--sites",
+            str(sample_sites.registry),
+            "--db",
+            str(db),
+            "--no-progress",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         pages = 0
@@ -154,8 +190,11 @@ def interrupt_crawl(sample_sites, db, sig):
             time.sleep(0.1)
             if db.exists():
                 try:
-                    pages = sqlite3.connect(db, timeout=1).execute(
-                        "select count(*) from pages").fetchone()[0]
+                    pages = (
+                        sqlite3.connect(db, timeout=1)
+                        .execute("select count(*) from pages")
+                        .fetchone()[0]
+                    )
                 except sqlite3.OperationalError:
                     pages = 0
         assert proc.poll() is None, "crawl finished before it could be interrupted"

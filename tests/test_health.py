@@ -69,16 +69,32 @@ def run(tmp_path_factory: pytest.TempPathFactory):
     handle = start_sample_sites(port=0, size=SIZE, behaviours=BEHAVIOURS)
     hook, received = start_webhook()
     registry = tmp / "sites.yml"
-    registry.write_text(yaml.safe_dump({"sites": registry_entries(handle.addresses, SIZE)},
-                                       allow_unicode=True), encoding="utf-8")
+    registry.write_text(
+        yaml.safe_dump({"sites": registry_entries(handle.addresses, SIZE)}, allow_unicode=True),
+        encoding="utf-8",
+    )
     db = tmp / "news.db"
     try:
         # No --no-progress: stderr is a pipe, so progress comes as plain log lines.
         result = subprocess.run(
-            dangjian("crawl", "--sample", "--sites", str(registry), "--db", str(db),
-                     "-s", f"DANGJIAN_ALERT_WEBHOOK=http://127.0.0.1:{hook.server_port}/hook",
-                     "-s", "DANGJIAN_RETRY_BACKOFF=0.4", "-s", "DANGJIAN_PROGRESS_INTERVAL=0.5"),
-            capture_output=True, text=True, timeout=120)
+            dangjian(
+                "crawl",
+                "--sample",
+                "--sites",
+                str(registry),
+                "--db",
+                str(db),
+                "-s",
+                f"DANGJIAN_ALERT_WEBHOOK=http://127.0.0.1:{hook.server_port}/hook",
+                "-s",
+                "DANGJIAN_RETRY_BACKOFF=0.4",
+                "-s",
+                "DANGJIAN_PROGRESS_INTERVAL=0.5",
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         yield Run(db, result.stdout + result.stderr, handle, received)
     finally:
         handle.stop()
@@ -137,14 +153,18 @@ def test_politeness_concurrency_user_agent_robots(run):
 
 
 def test_progress_is_logged_plainly_off_a_terminal(run):
-    assert re.search(r"progress: \d+ pages, \d+ new articles, \d+ failures, [\d.]+/s",
-                     run.output)
+    assert re.search(r"progress: \d+ pages, \d+ new articles, \d+ failures, [\d.]+/s", run.output)
     assert "\r" not in run.output  # no tqdm bar redraws
 
 
 def test_status_command_and_canned_query(run):
-    out = subprocess.run(dangjian("status", "--db", str(run.db)), capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        dangjian("status", "--db", str(run.db)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("old-district"))
     assert "blocked" in line
     assert "layout" in next(x for x in out.splitlines() if x.startswith("xuzhou-jgdj"))
@@ -155,16 +175,24 @@ def test_status_command_and_canned_query(run):
     assert len(rows) == 7
 
 
-@pytest.mark.parametrize("status,cookies,body,location,expected", [
-    (412, [], TS_CHALLENGE, "", "$_ts"),
-    (302, ["wzws_cid=3f8e; path=/"], b"", "/?wzwschallenge=V1", "wzws_cid"),
-    (521, ["__jsluid_h=9a1f; path=/"], b"<script>document.cookie=('__jsl_clearance=1')</script>",
-     "", "__jsluid"),
-    (200, [], CAPTCHA_PAGE, "", "captcha"),
-    (200, ["__jsluid_s=9a1f; path=/"], b"<html><title>news</title><p>ok</p></html>", "", None),
-    (412, [], b"<html>Precondition Failed</html>", "", None),
-    (200, [], "<title>关于加强党建工作的通知</title><p>短信验证码</p>".encode(), "", None),
-])
+@pytest.mark.parametrize(
+    "status,cookies,body,location,expected",
+    [
+        (412, [], TS_CHALLENGE, "", "$_ts"),
+        (302, ["wzws_cid=3f8e; path=/"], b"", "/?wzwschallenge=V1", "wzws_cid"),
+        (
+            521,
+            ["__jsluid_h=9a1f; path=/"],
+            b"<script>document.cookie=('__jsl_clearance=1')</script>",
+            "",
+            "__jsluid",
+        ),
+        (200, [], CAPTCHA_PAGE, "", "captcha"),
+        (200, ["__jsluid_s=9a1f; path=/"], b"<html><title>news</title><p>ok</p></html>", "", None),
+        (412, [], b"<html>Precondition Failed</html>", "", None),
+        (200, [], "<title>关于加强党建工作的通知</title><p>短信验证码</p>".encode(), "", None),
+    ],
+)
 def test_detect_challenge(status, cookies, body, location, expected):
     reason = detect_challenge(status, cookies, body, location)
     assert (reason is None) if expected is None else (expected in reason)

@@ -25,8 +25,11 @@ def pick_reprint(sites, copier: str, original_site: str):
     """Return (reprint, original) ExpectedArticles: ``copier`` republishing ``original_site``."""
     for e in sites[copier].expected_articles():
         if e.republished_from and e.republished_from[0] == original_site:
-            original = next(o for o in sites[original_site].expected_articles()
-                            if o.path == e.republished_from[1])
+            original = next(
+                o
+                for o in sites[original_site].expected_articles()
+                if o.path == e.republished_from[1]
+            )
             return e, original
     raise AssertionError(f"{copier} republishes nothing of {original_site}")
 
@@ -35,16 +38,24 @@ def write_warc(path: Path, records: list[tuple[str, int, bytes, str]]) -> None:
     with path.open("wb") as out:
         writer = WARCWriter(out, gzip=True)
         for url, status, body, content_type in records:
-            headers = StatusAndHeaders(f"{status} {'OK' if status == 200 else 'Not Found'}",
-                                       [("Content-Type", content_type)], protocol="HTTP/1.1")
-            writer.write_record(writer.create_warc_record(
-                url, "response", payload=io.BytesIO(body), http_headers=headers))
+            headers = StatusAndHeaders(
+                f"{status} {'OK' if status == 200 else 'Not Found'}",
+                [("Content-Type", content_type)],
+                protocol="HTTP/1.1",
+            )
+            writer.write_record(
+                writer.create_warc_record(
+                    url, "response", payload=io.BytesIO(body), http_headers=headers
+                )
+            )
 
 
 def table_counts(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as conn:
-        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
-                for t in ("articles", "article_revisions", "clusters", "pages")}
+        return {
+            t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in ("articles", "article_revisions", "clusters", "pages")
+        }
 
 
 def test_warc_import_keeps_urls_clusters_reprints_and_is_idempotent(sites, tmp_path):
@@ -54,8 +65,9 @@ def test_warc_import_keeps_urls_clusters_reprints_and_is_idempotent(sites, tmp_p
         site = sites[article.site_id]
         status, headers, body = site.respond(article.path)
         records.append((site.base_url + article.path, status, body, headers["Content-Type"]))
-    records.append((sites["wuhan-tzb"].base_url + "/xwzx/tzyw/gone.html", 404, b"gone",
-                    "text/html"))
+    records.append(
+        (sites["wuhan-tzb"].base_url + "/xwzx/tzyw/gone.html", 404, b"gone", "text/html")
+    )
     warc = tmp_path / "crawl.warc.gz"
     write_warc(warc, records)
     db = tmp_path / "news.db"
@@ -64,8 +76,9 @@ def test_warc_import_keeps_urls_clusters_reprints_and_is_idempotent(sites, tmp_p
     assert result.exit_code == 0, result.output
     assert "new 1" in result.output and "duplicate 1" in result.output, result.output
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("select url, cluster_id, duplicate_of, script from articles "
-                            "order by id").fetchall()
+        rows = conn.execute(
+            "select url, cluster_id, duplicate_of, script from articles order by id"
+        ).fetchall()
         assert [r[0] for r in rows] == [canonical_url(r[0]) for r in records[:2]]
         assert rows[0][1] == rows[1][1]  # the pinyin mirror copy joins its original
         assert rows[1][3] == "hant" and rows[1][2] is not None
@@ -80,8 +93,10 @@ def test_warc_import_keeps_urls_clusters_reprints_and_is_idempotent(sites, tmp_p
 def test_html_files_and_folders_keep_the_url_the_page_states(sites, tmp_path):
     folder = tmp_path / "saved"
     (folder / "sub").mkdir(parents=True)
-    tzb, museum = (next(e for e in sites[s].expected_articles()[3:] if not e.republished_from)
-                   for s in ("wuhan-tzb", "wuchang-museum"))
+    tzb, museum = (
+        next(e for e in sites[s].expected_articles()[3:] if not e.republished_from)
+        for s in ("wuhan-tzb", "wuchang-museum")
+    )
     (folder / "sub" / "tzb.html").write_bytes(sites["wuhan-tzb"].respond(tzb.path)[2])
     (folder / "museum.htm").write_bytes(sites["wuchang-museum"].respond(museum.path)[2])
     (folder / "notes.txt").write_text("not a page")
@@ -99,6 +114,7 @@ def test_html_files_and_folders_keep_the_url_the_page_states(sites, tmp_path):
 
 
 def test_import_of_a_missing_path_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(cli, ["import", str(tmp_path / "nope.warc"),
-                                      "--db", str(tmp_path / "n.db")])
+    result = CliRunner().invoke(
+        cli, ["import", str(tmp_path / "nope.warc"), "--db", str(tmp_path / "n.db")]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output

@@ -3,8 +3,14 @@
 from crawler.links import classify_link, column_scope, extract_links
 from crawler.registry import parse_site
 
-SITE = parse_site({"id": "s", "name": "s", "level": "city",
-                   "start_urls": ["http://www.example.gov.cn/xwzx/tzyw/index.html"]})
+SITE = parse_site(
+    {
+        "id": "s",
+        "name": "s",
+        "level": "city",
+        "start_urls": ["http://www.example.gov.cn/xwzx/tzyw/index.html"],
+    }
+)
 SCOPE = column_scope("http://www.example.gov.cn/xwzx/tzyw/index.html")
 
 

@@ -14,8 +14,12 @@ def write(tmp_path, sites):
 
 
 def entry(**overrides):
-    base = {"id": "demo-site", "name": "示例", "level": "city",
-            "start_urls": ["http://news.example.gov.cn/dj/index.html"]}
+    base = {
+        "id": "demo-site",
+        "name": "示例",
+        "level": "city",
+        "start_urls": ["http://news.example.gov.cn/dj/index.html"],
+    }
     return {**base, **overrides}
 
 
@@ -62,8 +66,11 @@ def test_host_with_port_must_match_port():
 
 
 def test_select_sites_by_id_sample_or_real():
-    sites = [parse_site(entry(id="real-a")), parse_site(entry(id="sample-a", sample=True)),
-             parse_site(entry(id="off", enabled=False))]
+    sites = [
+        parse_site(entry(id="real-a")),
+        parse_site(entry(id="sample-a", sample=True)),
+        parse_site(entry(id="off", enabled=False)),
+    ]
     assert [s.id for s in select_sites(sites)] == ["real-a"]
     assert [s.id for s in select_sites(sites, sample=True)] == ["sample-a"]
     assert [s.id for s in select_sites(sites, ["off"])] == ["off"]

@@ -14,15 +14,28 @@ from .test_incremental import server_log
 def test_sigkilled_crawl_resumes_without_loss_or_duplicates(crawled, sample_sites, tmp_path):
     db = tmp_path / "news.db"
     proc = subprocess.Popen(
-        dangjian("crawl", "--sample", "--sites", str(sample_sites.registry), "--db", str(db),
-                 "--no-progress"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dangjian(
+            "crawl",
+            "--sample",
+            "--sites",
+            str(sample_sites.registry),
+            "--db",
+            str(db),
+            "--no-progress",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline, pages = time.monotonic() + 120, 0
         while time.monotonic() < deadline and pages < 60:
             time.sleep(0.05)
             try:
-                pages = sqlite3.connect(db, timeout=1).execute(
-                    "select count(*) from pages").fetchone()[0]
+                pages = (
+                    sqlite3.connect(db, timeout=1)
+                    .execute("select count(*) from pages")
+                    .fetchone()[0]
+                )
             except sqlite3.OperationalError:
                 pages = 0
         assert proc.poll() is None, "the crawl finished before it could be killed"
@@ -45,9 +58,17 @@ def test_sigkilled_crawl_resumes_without_loss_or_duplicates(crawled, sample_site
     assert "running" not in {s for (s,) in conn.execute("select status from crawl_runs")}
     reference = {u for (u,) in sqlite3.connect(crawled.db).execute("select url from articles")}
     assert {u for (u,) in conn.execute("select url from articles")} == reference
-    assert conn.execute("select count(*) from (select url from pages group by url, run_id "
-                        "having count(*) > 1)").fetchone()[0] == 0
-    full = sqlite3.connect(crawled.db).execute("select sum(articles_new + duplicates) "
-                                               "from crawl_runs").fetchone()[0]
-    assert conn.execute("select sum(articles_new + duplicates) from crawl_runs"
-                        ).fetchone()[0] == full
+    assert (
+        conn.execute(
+            "select count(*) from (select url from pages group by url, run_id having count(*) > 1)"
+        ).fetchone()[0]
+        == 0
+    )
+    full = (
+        sqlite3.connect(crawled.db)
+        .execute("select sum(articles_new + duplicates) from crawl_runs")
+        .fetchone()[0]
+    )
+    assert (
+        conn.execute("select sum(articles_new + duplicates) from crawl_runs").fetchone()[0] == full
+    )

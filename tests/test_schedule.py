@@ -22,18 +22,27 @@ from .conftest import dangjian
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("schedule,last,expected", [
-    ("6h", NOW - timedelta(hours=5), NOW + timedelta(hours=1)),
-    ("6h", NOW - timedelta(hours=7), NOW - timedelta(hours=1)),  # overdue: due now, once
-    ("1d", None, NOW),  # never crawled
-    (None, NOW - timedelta(hours=1), NOW + timedelta(hours=23)),  # default daily
-    ("30m", NOW - timedelta(minutes=10), NOW + timedelta(minutes=20)),
-    # Cron in China time: 07:00 CST is 23:00 UTC the day before.
-    ("0 7 * * *", datetime(2026, 11, 22, 23, 0, tzinfo=UTC), datetime(2026, 11, 23, 23, 0,
-                                                                       tzinfo=UTC)),
-    ("0 */4 * * *", datetime(2026, 11, 23, 9, 30, tzinfo=UTC), datetime(2026, 11, 23, 12, 0,
-                                                                        tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    "schedule,last,expected",
+    [
+        ("6h", NOW - timedelta(hours=5), NOW + timedelta(hours=1)),
+        ("6h", NOW - timedelta(hours=7), NOW - timedelta(hours=1)),  # overdue: due now, once
+        ("1d", None, NOW),  # never crawled
+        (None, NOW - timedelta(hours=1), NOW + timedelta(hours=23)),  # default daily
+        ("30m", NOW - timedelta(minutes=10), NOW + timedelta(minutes=20)),
+        # Cron in China time: 07:00 CST is 23:00 UTC the day before.
+        (
+            "0 7 * * *",
+            datetime(2026, 11, 22, 23, 0, tzinfo=UTC),
+            datetime(2026, 11, 23, 23, 0, tzinfo=UTC),
+        ),
+        (
+            "0 */4 * * *",
+            datetime(2026, 11, 23, 9, 30, tzinfo=UTC),
+            datetime(2026, 11, 23, 12, 0, tzinfo=UTC),
+        ),
+    ],
+)
 def test_next_due(schedule, last, expected):
     assert next_due(schedule, last, NOW) == expected
 
@@ -71,14 +80,23 @@ def test_crawl_due_runs_only_due_sites(sample_sites, tmp_path):
     db = tmp_path / "news.db"
     record_run(db, "wuchang-museum", datetime.now(UTC) - timedelta(hours=2))
     assert [s.id for s in due_sites(db, sites)] == ["wuhan-tzb"]
-    out = subprocess.run(dangjian("crawl", "--sample", "--due", "--sites", str(registry),
-                                  "--db", str(db), "--no-progress"),
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        dangjian(
+            "crawl", "--sample", "--due", "--sites", str(registry), "--db", str(db), "--no-progress"
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert runs_per_site(db) == {"wuchang-museum": 1, "wuhan-tzb": 1}
     # Now nothing is due.
-    out = subprocess.run(dangjian("crawl", "--sample", "--due", "--sites", str(registry),
-                                  "--db", str(db)), capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        dangjian("crawl", "--sample", "--due", "--sites", str(registry), "--db", str(db)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert "nothing to crawl" in out.stdout
 
 
@@ -87,9 +105,12 @@ def test_a_site_being_crawled_is_not_crawled_again(sample_sites, tmp_path):
     db = tmp_path / "news.db"
     with SiteLocks(jobs_dir(db)) as locks:
         assert locks.acquire(["wuchang-museum"]) == []
-        out = subprocess.run(dangjian("crawl", "wuchang-museum", "--sites", str(registry),
-                                      "--db", str(db)), capture_output=True, text=True,
-                             timeout=60)
+        out = subprocess.run(
+            dangjian("crawl", "wuchang-museum", "--sites", str(registry), "--db", str(db)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert "nothing to crawl" in out.stdout, out.stderr
     assert not db.exists() or runs_per_site(db) == {}
 
@@ -107,9 +128,14 @@ def finished(db, site_id):
     if not db.exists():
         return False
     try:
-        return bool(sqlite3.connect(db, timeout=1).execute(
-            "select count(*) from crawl_runs where site_id = ? and finished_at is not null",
-            [site_id]).fetchone()[0])
+        return bool(
+            sqlite3.connect(db, timeout=1)
+            .execute(
+                "select count(*) from crawl_runs where site_id = ? and finished_at is not null",
+                [site_id],
+            )
+            .fetchone()[0]
+        )
     except sqlite3.OperationalError:
         return False
 
@@ -118,8 +144,9 @@ def test_scheduler_survives_restart_without_repeating_runs(sample_sites, tmp_pat
     registry, _ = sample_registry(sample_sites, tmp_path, {"wuchang-museum", "gzdaily-dangjian"})
     db = tmp_path / "news.db"
     record_run(db, "wuchang-museum", datetime.now(UTC) - timedelta(hours=1))  # not due
-    cmd = dangjian("schedule", "--sites", str(registry), "--db", str(db), "wuchang-museum",
-                   "gzdaily-dangjian")
+    cmd = dangjian(
+        "schedule", "--sites", str(registry), "--db", str(db), "wuchang-museum", "gzdaily-dangjian"
+    )
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert wait_for(lambda: finished(db, "gzdaily-dangjian")), "the due site never ran"

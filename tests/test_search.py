@@ -16,15 +16,18 @@ def test_tokens_are_bigrams_plus_the_last_character_of_each_run():
     assert search.index_text(None) == ""
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("党", '"党"*'),
-    ("党建", '"党建"'),
-    ("两个维护", '"两个 个维 维护"'),
-    ('"两个 维护"', '"两个 个 维护"'),
-    ("党建 -通知", '("党建") NOT ("通知")'),
-    ("主题教育 OR 党史学习教育", '("主题 题教 教育" OR "党史 史学 学习 习教 教育")'),
-    ("Party 党建", '"party" AND "党建"'),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("党", '"党"*'),
+        ("党建", '"党建"'),
+        ("两个维护", '"两个 个维 维护"'),
+        ('"两个 维护"', '"两个 个 维护"'),
+        ("党建 -通知", '("党建") NOT ("通知")'),
+        ("主题教育 OR 党史学习教育", '("主题 题教 教育" OR "党史 史学 学习 习教 教育")'),
+        ("Party 党建", '"party" AND "党建"'),
+    ],
+)
 def test_match_expression(query, expected):
     assert search.match_expression(query) == expected
 
@@ -34,34 +37,51 @@ def test_queries_with_nothing_to_find_match_nothing_without_error(query):
     db = sqlite3.connect(":memory:")
     db.execute("create virtual table f using fts5(t)")
     db.execute("insert into f values (?)", [search.index_text("党建 OR，。")])
-    assert db.execute("select count(*) from f where f match ?",
-                      [search.match_expression(query)]).fetchone() == (0,)
+    assert db.execute(
+        "select count(*) from f where f match ?", [search.match_expression(query)]
+    ).fetchone() == (0,)
 
 
 def _like(rows, terms_and, terms_or=(), terms_not=()):
     def has(row, term):
         return term in row[1] or term in row[2]
-    return {r[0] for r in rows
-            if all(has(r, t) for t in terms_and)
-            and (not terms_or or any(has(r, t) for t in terms_or))
-            and not any(has(r, t) for t in terms_not)}
+
+    return {
+        r[0]
+        for r in rows
+        if all(has(r, t) for t in terms_and)
+        and (not terms_or or any(has(r, t) for t in terms_or))
+        and not any(has(r, t) for t in terms_not)
+    }
 
 
 def test_random_texts_match_exactly_the_substring_scan():
     """Over a tiny alphabet almost every substring occurs: a strong check of exactness."""
     rng = random.Random(5)
     alphabet = "党建工作两个维护主题教育，。 "
-    rows = [(i, "".join(rng.choices(alphabet, k=rng.randint(0, 8))),
-             "".join(rng.choices(alphabet, k=rng.randint(0, 60)))) for i in range(1, 400)]
+    rows = [
+        (
+            i,
+            "".join(rng.choices(alphabet, k=rng.randint(0, 8))),
+            "".join(rng.choices(alphabet, k=rng.randint(0, 60))),
+        )
+        for i in range(1, 400)
+    ]
     db = sqlite3.connect(":memory:")
     db.execute(f"create virtual table {search.FTS_TABLE} using fts5(title, text, content='')")
-    db.executemany(f"insert into {search.FTS_TABLE}(rowid, title, text) values (?, ?, ?)",
-                   list(search.index_rows(rows)))
+    db.executemany(
+        f"insert into {search.FTS_TABLE}(rowid, title, text) values (?, ?, ?)",
+        list(search.index_rows(rows)),
+    )
 
     def found(query):
-        return {r[0] for r in db.execute(
-            f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
-            [search.match_expression(query)])}
+        return {
+            r[0]
+            for r in db.execute(
+                f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
+                [search.match_expression(query)],
+            )
+        }
 
     han = [c for c in alphabet if c.strip() and c not in "，。"]
     checked = 0
@@ -80,29 +100,52 @@ def test_random_texts_match_exactly_the_substring_scan():
 
 def test_store_keeps_the_index_in_step_on_insert_and_update(tmp_path):
     store = Store(tmp_path / "news.db")
-    store.save_sites([{"id": "s", "name": "示例", "level": "city", "province": "浙江省",
-                       "start_urls": ["http://a/"]}])
-    row = {"url": "http://a/1.html", "site_id": "s", "title": "党建工作会议",
-           "text": "推进三会一课。", "content_hash": "h1"}
+    store.save_sites(
+        [
+            {
+                "id": "s",
+                "name": "示例",
+                "level": "city",
+                "province": "浙江省",
+                "start_urls": ["http://a/"],
+            }
+        ]
+    )
+    row = {
+        "url": "http://a/1.html",
+        "site_id": "s",
+        "title": "党建工作会议",
+        "text": "推进三会一课。",
+        "content_hash": "h1",
+    }
     article_id = store.save_article(row).article_id
 
     def hits(query):
-        return [r[0] for r in store.db.execute(
-            f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
-            [search.match_expression(query)]).fetchall()]
+        return [
+            r[0]
+            for r in store.db.execute(
+                f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
+                [search.match_expression(query)],
+            ).fetchall()
+        ]
 
     assert hits("三会一课") == [article_id] and hits("会议") == [article_id]
-    store.save_article({**row, "title": "模范机关建设", "text": "学习两个维护。",
-                        "content_hash": "h2"})
+    store.save_article(
+        {**row, "title": "模范机关建设", "text": "学习两个维护。", "content_hash": "h2"}
+    )
     assert hits("三会一课") == [] and hits("会议") == []
     assert hits("两个维护") == [article_id] and hits("模范机关") == [article_id]
-    terms = dict(store.db.execute(
-        "select term, count from article_terms where article_id = ?", [article_id]).fetchall())
+    terms = dict(
+        store.db.execute(
+            "select term, count from article_terms where article_id = ?", [article_id]
+        ).fetchall()
+    )
     assert terms == {"两个维护": 1, "模范机关": 1}
     assert store.db["articles"].get(article_id)["province"] == "浙江省"
     # The index must still be consistent after the contentless 'delete'.
-    store.db.execute(f"insert into {search.FTS_TABLE}({search.FTS_TABLE}, rank) "
-                     "values ('integrity-check', 0)")
+    store.db.execute(
+        f"insert into {search.FTS_TABLE}({search.FTS_TABLE}, rank) values ('integrity-check', 0)"
+    )
     store.close()
 
 
@@ -119,8 +162,11 @@ def test_term_dictionary_is_documented():
     from pipeline.terms import TERMS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "terms.md").read_text(encoding="utf-8")
-    rows = {line.split("|")[1].strip(): line for line in doc.splitlines()
-            if line.startswith("| ") and not line.startswith("| term")}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in doc.splitlines()
+        if line.startswith("| ") and not line.startswith("| term")
+    }
     assert set(rows) == {t.name for t in TERMS}
     for term in TERMS:
         assert all(v in rows[term.name] for v in term.variants), term.name
@@ -138,25 +184,55 @@ def test_term_counts_take_variants_once_and_nested_terms_separately():
 def test_region_from_site_code_fills_what_the_registry_leaves_out(tmp_path):
     from pipeline.regions import region_from_site_code
 
-    assert region_from_site_code("4201000012") == {"province": "湖北省", "city": "武汉市",
-                                                   "level": "city"}
+    assert region_from_site_code("4201000012") == {
+        "province": "湖北省",
+        "city": "武汉市",
+        "level": "city",
+    }
     assert region_from_site_code("3203000033")["city"] == "徐州市"
-    assert region_from_site_code("1101050001") == {"province": "北京市", "city": "北京市",
-                                                   "level": "district"}
+    assert region_from_site_code("1101050001") == {
+        "province": "北京市",
+        "city": "北京市",
+        "level": "district",
+    }
     assert region_from_site_code("bm04000001")["province"] is None
     store = Store(tmp_path / "news.db")
-    store.save_sites([{"id": "gov", "name": "某市", "start_urls": ["http://g/"]},
-                      {"id": "reg", "name": "某省", "province": "浙江省", "level": "province",
-                       "start_urls": ["http://r/"]}])
-    a = store.save_article({"url": "http://g/1", "site_id": "gov", "title": "t", "text": "x",
-                            "content_hash": "1", "site_code": "3203000033"}).article_id
-    b = store.save_article({"url": "http://r/1", "site_id": "reg", "title": "t", "text": "y",
-                            "content_hash": "2", "site_code": "4201000012"}).article_id
+    store.save_sites(
+        [
+            {"id": "gov", "name": "某市", "start_urls": ["http://g/"]},
+            {
+                "id": "reg",
+                "name": "某省",
+                "province": "浙江省",
+                "level": "province",
+                "start_urls": ["http://r/"],
+            },
+        ]
+    )
+    a = store.save_article(
+        {
+            "url": "http://g/1",
+            "site_id": "gov",
+            "title": "t",
+            "text": "x",
+            "content_hash": "1",
+            "site_code": "3203000033",
+        }
+    ).article_id
+    b = store.save_article(
+        {
+            "url": "http://r/1",
+            "site_id": "reg",
+            "title": "t",
+            "text": "y",
+            "content_hash": "2",
+            "site_code": "4201000012",
+        }
+    ).article_id
     rows = {r["id"]: r for r in store.db.query("select id, province, city, level from articles")}
     assert (rows[a]["province"], rows[a]["city"], rows[a]["level"]) == ("江苏省", "徐州市", "city")
     # A registry region is taken whole, never mixed with the code's.
-    assert (rows[b]["province"], rows[b]["city"], rows[b]["level"]) == ("浙江省", None,
-                                                                        "province")
+    assert (rows[b]["province"], rows[b]["city"], rows[b]["level"]) == ("浙江省", None, "province")
     store.close()
 
 
@@ -165,24 +241,54 @@ def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path):
     rng = random.Random(7)
     alphabet = "党建工作两个维护主题教育三会一课模范机关，。"
     store = Store(tmp_path / "news.db")
-    store.save_sites([{"id": "s", "name": "示例", "level": "city", "province": "浙江省",
-                       "start_urls": ["http://a/"]}])
+    store.save_sites(
+        [
+            {
+                "id": "s",
+                "name": "示例",
+                "level": "city",
+                "province": "浙江省",
+                "start_urls": ["http://a/"],
+            }
+        ]
+    )
     for i in range(300):
-        store.save_article({"url": f"http://a/{i}.html", "site_id": "s",
-                            "title": "".join(rng.choices(alphabet, k=8)),
-                            "text": "".join(rng.choices(alphabet, k=rng.randint(0, 80))),
-                            "content_hash": f"h{i}"})
+        store.save_article(
+            {
+                "url": f"http://a/{i}.html",
+                "site_id": "s",
+                "title": "".join(rng.choices(alphabet, k=8)),
+                "text": "".join(rng.choices(alphabet, k=rng.randint(0, 80))),
+                "content_hash": f"h{i}",
+            }
+        )
     # An update, so upkeep has had to forget old tokens too.
-    store.save_article({"url": "http://a/3.html", "site_id": "s", "title": "模范机关",
-                        "text": "两个维护", "content_hash": "changed"})
+    store.save_article(
+        {
+            "url": "http://a/3.html",
+            "site_id": "s",
+            "title": "模范机关",
+            "text": "两个维护",
+            "content_hash": "changed",
+        }
+    )
     queries = ["党", "党建", "两个维护", "会一 -模范", "主题 OR 机关", "会一"]
 
     def snapshot():
-        hits = {q: [r[0] for r in store.db.execute(
-            f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ? "
-            "order by rowid", [search.match_expression(q)])] for q in queries}
+        hits = {
+            q: [
+                r[0]
+                for r in store.db.execute(
+                    f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ? "
+                    "order by rowid",
+                    [search.match_expression(q)],
+                )
+            ]
+            for q in queries
+        }
         term_rows = store.db.execute(
-            "select article_id, term, count from article_terms order by 1, 2").fetchall()
+            "select article_id, term, count from article_terms order by 1, 2"
+        ).fetchall()
         return hits, term_rows
 
     before = snapshot()
@@ -193,6 +299,7 @@ def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path):
     store.db.execute(f"insert into {fts}({fts}, rank) values ('integrity-check', 0)")
     # Bulk settings are undone: ordinary writes keep FTS5's default memory use.
     assert store.db.execute(f"select v from {fts}_config where k = 'hashsize'").fetchone() == (
-        search.FTS5_DEFAULTS["hashsize"],)
+        search.FTS5_DEFAULTS["hashsize"],
+    )
     assert store.db.execute("pragma cache_size").fetchone()[0] > -search.BULK_CACHE_KIB
     store.close()

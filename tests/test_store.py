@@ -11,8 +11,14 @@ from pipeline.store import Store
 
 
 def article(url, text, **extra):
-    return {"url": url, "site_id": "s", "title": "标题", "text": text,
-            "content_hash": content_hash(text), **extra}
+    return {
+        "url": url,
+        "site_id": "s",
+        "title": "标题",
+        "text": text,
+        "content_hash": content_hash(text),
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -40,15 +46,20 @@ def test_same_text_elsewhere_is_marked_duplicate_of_the_first(store):
     again = store.save_article(article("http://b/9.html", text.replace("，", " ")))
     for written in (first, again):
         assign_cluster(store.db, written.article_id)
-    row = next(store.db.query("select duplicate_of from articles where id = ?",
-                              [again.article_id]))
+    row = next(store.db.query("select duplicate_of from articles where id = ?", [again.article_id]))
     assert row["duplicate_of"] == first.article_id
 
 
 def test_pages_keep_raw_bytes(store):
-    page = RawPage(url="http://a/1.html", final_url="http://a/1.html", status=200,
-                   headers={"content-type": "text/html; charset=gbk"},
-                   body="党建".encode("gbk"), fetched_at="2026-11-23T00:00:00Z", site_id="s")
+    page = RawPage(
+        url="http://a/1.html",
+        final_url="http://a/1.html",
+        status=200,
+        headers={"content-type": "text/html; charset=gbk"},
+        body="党建".encode("gbk"),
+        fetched_at="2026-11-23T00:00:00Z",
+        site_id="s",
+    )
     store.save_page(page, "list")
     (back,) = store.raw_pages()
     assert back.body == "党建".encode("gbk") and back.headers == page.headers
@@ -57,8 +68,10 @@ def test_pages_keep_raw_bytes(store):
 def test_migrations_are_idempotent(tmp_path):
     Store(tmp_path / "n.db").close()
     Store(tmp_path / "n.db").close()
-    names = [r[0] for r in sqlite3.connect(tmp_path / "n.db").execute(
-        "select name from _sqlite_migrations")]
+    names = [
+        r[0]
+        for r in sqlite3.connect(tmp_path / "n.db").execute("select name from _sqlite_migrations")
+    ]
     assert names[0] == "0001_initial" and len(names) == len(set(names))
 
 
@@ -70,4 +83,6 @@ def test_not_a_database_is_a_clear_error(tmp_path):
 
 
 def test_canonical_url_drops_fragments_and_tracking_and_sorts_query():
-    assert canonical_url("http://A.gov.cn/x?b=2&a=1&utm_source=wx#top") == "http://a.gov.cn/x?a=1&b=2"
+    assert (
+        canonical_url("http://A.gov.cn/x?b=2&a=1&utm_source=wx#top") == "http://a.gov.cn/x?a=1&b=2"
+    )

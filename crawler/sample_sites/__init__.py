@@ -190,7 +190,10 @@ class SampleSitesHandle:
 
 
 def start_sample_sites(
-    port: int = DEFAULT_PORT, size: int = 30, host: str | None = None, verbose: bool = False,
+    port: int = DEFAULT_PORT,
+    size: int = 30,
+    host: str | None = None,
+    verbose: bool = False,
     behaviours: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> SampleSitesHandle:
     """Serve every sample site on loopback, each in daemon threads.
@@ -214,13 +217,16 @@ def start_sample_sites(
     unknown = sorted(set(behaviours or {}) - set(sites))
     if unknown:
         raise ValueError(f"behaviours for unknown sample site(s): {', '.join(unknown)}")
-    chosen = {sid: Behaviour.from_options(site, (behaviours or {}).get(sid, {}))
-              for sid, site in sites.items()}
+    chosen = {
+        sid: Behaviour.from_options(site, (behaviours or {}).get(sid, {}))
+        for sid, site in sites.items()
+    }
     servers: list[SiteServer] = []
     try:
         for site in sites.values():
-            servers.append(SiteServer(site, host or site.default_host, port, verbose,
-                                      chosen[site.id]))
+            servers.append(
+                SiteServer(site, host or site.default_host, port, verbose, chosen[site.id])
+            )
     except OSError:
         for server in servers:
             server.httpd.server_close()

@@ -46,18 +46,29 @@ if TYPE_CHECKING:
 
 STATS_PATH = "/__stats__.json"
 BASE_MODIFIED = datetime(2026, 1, 1, tzinfo=UTC)
-NAMES = ("slow", "5xx_burst", "5xx_rate", "challenge412", "wzws", "captcha", "layout_changed",
-         "changed", "removed", "no_validators")
+NAMES = (
+    "slow",
+    "5xx_burst",
+    "5xx_rate",
+    "challenge412",
+    "wzws",
+    "captcha",
+    "layout_changed",
+    "changed",
+    "removed",
+    "no_validators",
+)
 TS_CHALLENGE = (
-    b"<!DOCTYPE html><html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
-    b"charset=utf-8\"><script type=\"text/javascript\">$_ts=window['$_ts'];if(!$_ts)$_ts={};"
-    b"$_ts.nsd=48271;$_ts.cd=\"qxrcqqLlErAcGaQaEsqqrsmwwTkwqr\";</script>"
-    b"<script type=\"text/javascript\" charset=\"utf-8\" src=\"/4QbVtADbnLVIc/c.FxJzG50F.js\" "
-    b"r=\"m\"></script></head><body></body></html>")
+    b'<!DOCTYPE html><html><head><meta http-equiv="Content-Type" content="text/html; '
+    b'charset=utf-8"><script type="text/javascript">$_ts=window[\'$_ts\'];if(!$_ts)$_ts={};'
+    b'$_ts.nsd=48271;$_ts.cd="qxrcqqLlErAcGaQaEsqqrsmwwTkwqr";</script>'
+    b'<script type="text/javascript" charset="utf-8" src="/4QbVtADbnLVIc/c.FxJzG50F.js" '
+    b'r="m"></script></head><body></body></html>'
+)
 CAPTCHA_PAGE = (
-    "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>安全验证</title></head><body>"
-    "<form method=\"post\" action=\"/verify\"><p>请输入验证码后继续访问</p>"
-    "<img src=\"/captcha.jpg\"><input name=\"code\"><button>提交</button></form></body></html>"
+    '<!DOCTYPE html><html><head><meta charset="utf-8"><title>安全验证</title></head><body>'
+    '<form method="post" action="/verify"><p>请输入验证码后继续访问</p>'
+    '<img src="/captcha.jpg"><input name="code"><button>提交</button></form></body></html>'
 ).encode()
 HREF = re.compile(rb'href="([^"]+)"')
 
@@ -112,8 +123,7 @@ class Behaviour:
     def reset(self) -> None:
         with self._lock:
             self._served = 0
-            self._stats = {"requests": 0, "peak_concurrency": 0, "user_agents": [],
-                           "log": []}
+            self._stats = {"requests": 0, "peak_concurrency": 0, "user_agents": [], "log": []}
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -144,21 +154,39 @@ class Behaviour:
             with self._lock:
                 self._inflight -= 1
         with self._lock:
-            self._stats["log"].append({
-                "path": path, "status": status, "at": time.time(),
-                "conditional": "If-None-Match" in headers or "If-Modified-Since" in headers})
+            self._stats["log"].append(
+                {
+                    "path": path,
+                    "status": status,
+                    "at": time.time(),
+                    "conditional": "If-None-Match" in headers or "If-Modified-Since" in headers,
+                }
+            )
         return status, out_headers, body
 
-    def _answer(self, site: SampleSite, path: str, headers: Mapping[str, str],
-                count: int) -> Response:
+    def _answer(
+        self, site: SampleSite, path: str, headers: Mapping[str, str], count: int
+    ) -> Response:
         robots = urlsplit(path).path == "/robots.txt"
         if self.challenge412:
-            return 412, {"Content-Type": "text/html; charset=utf-8",
-                         "Set-Cookie": "FSSBBIl1UgzbN7N80S=a1b2c3; Path=/; HttpOnly"}, TS_CHALLENGE
+            return (
+                412,
+                {
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Set-Cookie": "FSSBBIl1UgzbN7N80S=a1b2c3; Path=/; HttpOnly",
+                },
+                TS_CHALLENGE,
+            )
         if self.wzws:
-            return 302, {"Location": f"{path}{'&' if '?' in path else '?'}wzwschallenge=V1ZX",
-                         "Set-Cookie": "wzws_cid=3f8e0a1b2c; path=/; HttpOnly",
-                         "Content-Type": "text/html"}, b""
+            return (
+                302,
+                {
+                    "Location": f"{path}{'&' if '?' in path else '?'}wzwschallenge=V1ZX",
+                    "Set-Cookie": "wzws_cid=3f8e0a1b2c; path=/; HttpOnly",
+                    "Content-Type": "text/html",
+                },
+                b"",
+            )
         if self.captcha and not robots:
             return 200, {"Content-Type": "text/html; charset=utf-8"}, CAPTCHA_PAGE
         if not robots and count <= self.burst_5xx:
@@ -180,8 +208,11 @@ class Behaviour:
         if status != 200 or not self.validators or robots:
             return status, out_headers, body
         etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
-        out_headers = {**out_headers, "ETag": etag,
-                       "Last-Modified": format_datetime(modified, usegmt=True)}
+        out_headers = {
+            **out_headers,
+            "ETag": etag,
+            "Last-Modified": format_datetime(modified, usegmt=True),
+        }
         if _not_modified(headers, etag, modified):
             return 304, {"ETag": etag, "Last-Modified": out_headers["Last-Modified"]}, b""
         return status, out_headers, body

@@ -20,8 +20,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 64
 
 
-def make_handler(site: SampleSite, verbose: bool = False,
-                 behaviour: Behaviour | None = None) -> type[BaseHTTPRequestHandler]:
+def make_handler(
+    site: SampleSite, verbose: bool = False, behaviour: Behaviour | None = None
+) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class that answers from ``site.respond``.
 
     With a ``behaviour`` (behaviours.py), answers go through it: validators, 304s, faults.
@@ -61,8 +62,14 @@ def make_handler(site: SampleSite, verbose: bool = False,
 class SiteServer:
     """One site's server running in a daemon thread."""
 
-    def __init__(self, site: SampleSite, host: str, port: int, verbose: bool = False,
-                 behaviour: Behaviour | None = None) -> None:
+    def __init__(
+        self,
+        site: SampleSite,
+        host: str,
+        port: int,
+        verbose: bool = False,
+        behaviour: Behaviour | None = None,
+    ) -> None:
         self.site = site
         self.behaviour = behaviour
         self.httpd = _Server((host, port), make_handler(site, verbose, behaviour))

@@ -52,10 +52,13 @@ class NewsSpider(scrapy.Spider):
             if site.delay is None:
                 continue
             for host in site.allowed_hosts:
-                slots.setdefault(host.split(":")[0], {
-                    "delay": site.delay,
-                    "concurrency": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
-                })
+                slots.setdefault(
+                    host.split(":")[0],
+                    {
+                        "delay": site.delay,
+                        "concurrency": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+                    },
+                )
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
 
     @classmethod
@@ -88,8 +91,14 @@ class NewsSpider(scrapy.Spider):
             "handle_httpstatus_list": RECORDED_ERROR_STATUSES,
         }
         callback = self.parse_list if kind == "list" else self.parse_article
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=meta,
-                              cb_kwargs={"site": site}, priority=1 if kind == "list" else 0)
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            meta=meta,
+            cb_kwargs={"site": site},
+            priority=1 if kind == "list" else 0,
+        )
 
     def parse_list(self, response: Response, site: Site) -> Iterator[Any]:
         """Hand the list page on, then follow its article links and pagination."""
@@ -125,9 +134,12 @@ class NewsSpider(scrapy.Spider):
     def parse_article(self, response: Response, site: Site) -> Iterator[Any]:
         """Hand the article page on; articles are leaves (their sidebars are not followed)."""
         if response.status == 304:  # a conditional request: the stored copy is current
-            yield NotModifiedItem(response.request.url if response.request else response.url,
-                                  site.id, self.run_id, self._raw_page(response, site,
-                                                                       "article").fetched_at)
+            yield NotModifiedItem(
+                response.request.url if response.request else response.url,
+                site.id,
+                self.run_id,
+                self._raw_page(response, site, "article").fetched_at,
+            )
             return
         yield PageItem(self._raw_page(response, site, "article"))
 
@@ -138,12 +150,19 @@ class NewsSpider(scrapy.Spider):
             self.crawler.stats.inc_value("dangjian/skipped")
             return
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
-        yield FetchFailureItem(url=request.url, site_id=request.meta.get("site_id", ""),
-                               run_id=self.run_id, reason=reason)
+        yield FetchFailureItem(
+            url=request.url,
+            site_id=request.meta.get("site_id", ""),
+            run_id=self.run_id,
+            reason=reason,
+        )
 
     def _raw_page(self, response: Response, site: Site, kind: str) -> RawPage:
-        request_url = response.request.meta.get("redirect_urls", [response.url])[0] \
-            if response.request is not None else response.url
+        request_url = (
+            response.request.meta.get("redirect_urls", [response.url])[0]
+            if response.request is not None
+            else response.url
+        )
         headers = {
             key.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
             for key, values in response.headers.items()
