@@ -109,18 +109,7 @@ class WuhanTzb(SampleSite):
     def extra_routes(self) -> dict[str, tuple[str, Any]]:
         return {f"/xwzx/{c.key}/": ("list", (c.key, 1)) for c in self.spec.columns}
 
-    def render_list(self, column: str, page: int) -> str:
-        return (
-            environment()
-            .get_template("tzb_list.html")
-            .render(
-                site=self,
-                col=self.column(column),
-                page=page,
-                pages=self.pages(column),
-                items=self.page_items(column, page),
-            )
-        )
+    list_template = "tzb_list.html"
 
     def render_article(self, entry: Entry) -> str:
         older, newer = self.neighbours(entry)
@@ -191,22 +180,16 @@ class XuzhouHanweb(SampleSite):
             tiny_pdf("Xuzhou 2023 party-building work points"),
         )
 
-    def render_list(self, column: str, page: int) -> str:
-        return (
-            environment()
-            .get_template("hanweb_list.html")
-            .render(
-                site=self,
-                col=self.column(column),
-                page=page,
-                pages=self.pages(column),
-                items=self.page_items(column, page),
-                total=len(self.catalog.columns[column]),
-                per_page=self.spec.per_page,
-                uid=self.uids[column],
-                datastore=column == "col12345",
-            )
-        )
+    list_template = "hanweb_list.html"
+
+    def list_context(self, column: str, page: int) -> dict[str, Any]:
+        return {
+            **super().list_context(column, page),
+            "total": len(self.catalog.columns[column]),
+            "per_page": self.spec.per_page,
+            "uid": self.uids[column],
+            "datastore": column == "col12345",
+        }
 
     def render_article(self, entry: Entry) -> str:
         if entry.kind == PDF:

@@ -69,18 +69,7 @@ class QikanAggregator(SampleSite):
         )
         return 200, {"Content-Type": "text/html; charset=utf-8"}, junk
 
-    def render_list(self, column: str, page: int) -> str:
-        return (
-            environment()
-            .get_template("qikan_list.html")
-            .render(
-                site=self,
-                col=self.column(column),
-                page=page,
-                pages=self.pages(column),
-                items=self.page_items(column, page),
-            )
-        )
+    list_template = "qikan_list.html"
 
     def render_article(self, entry: Entry) -> str:
         story = entry.story()
@@ -137,19 +126,10 @@ class GzDaily(SampleSite):
         xml = environment().get_template("gz_sitemap.xml").render(site=self, entries=entries)
         return 200, {"Content-Type": "application/xml; charset=utf-8"}, xml.encode()
 
-    def render_list(self, column: str, page: int) -> str:
-        return (
-            environment()
-            .get_template("gz_list.html")
-            .render(
-                site=self,
-                col=self.column(column),
-                page=page,
-                pages=self.pages(column),
-                items=self.page_items(column, page),
-                hot=self.latest(8),
-            )
-        )
+    list_template = "gz_list.html"
+
+    def list_context(self, column: str, page: int) -> dict[str, Any]:
+        return {**super().list_context(column, page), "hot": self.latest(8)}
 
     def render_article(self, entry: Entry) -> str:
         story = entry.story()
@@ -217,20 +197,14 @@ class OldDistrict(SampleSite):
             return f"<p>　　{text}</p>"
         return super().block_html(kind, text, n, entry)
 
-    def render_list(self, column: str, page: int) -> str:
-        return (
-            environment()
-            .get_template("old_list.html")
-            .render(
-                site=self,
-                col=self.column(column),
-                page=page,
-                pages=self.pages(column),
-                items=self.page_items(column, page),
-                total=len(self.catalog.columns[column]),
-                per_page=self.spec.per_page,
-            )
-        )
+    list_template = "old_list.html"
+
+    def list_context(self, column: str, page: int) -> dict[str, Any]:
+        return {
+            **super().list_context(column, page),
+            "total": len(self.catalog.columns[column]),
+            "per_page": self.spec.per_page,
+        }
 
     def render_article(self, entry: Entry) -> str:
         older, newer = self.neighbours(entry)
@@ -282,18 +256,7 @@ class MirrorHant(SampleSite):
     def robots_disallow(self) -> list[str]:
         return ["/search/", "/api/", "/zh-hans/"]
 
-    def render_list(self, column: str, page: int) -> str:
-        return (
-            environment()
-            .get_template("mirror_list.html")
-            .render(
-                site=self,
-                col=self.column(column),
-                page=page,
-                pages=self.pages(column),
-                items=self.page_items(column, page),
-            )
-        )
+    list_template = "mirror_list.html"
 
     def render_article(self, entry: Entry) -> str:
         story = entry.story()

@@ -157,8 +157,23 @@ class SampleSite:
         return {}
 
     # -- rendering, overridden per CMS ----------------------------------------------------
+    list_template: ClassVar[str] = ""
+    """The Jinja template of this CMS's column list pages."""
+
+    def list_context(self, column: str, page: int) -> dict[str, Any]:
+        """What a list template gets; a CMS whose page bar needs more adds to it."""
+        return {
+            "site": self,
+            "col": self.column(column),
+            "page": page,
+            "pages": self.pages(column),
+            "items": self.page_items(column, page),
+        }
+
     def render_list(self, column: str, page: int) -> str:
-        raise NotImplementedError
+        return (
+            environment().get_template(self.list_template).render(**self.list_context(column, page))
+        )
 
     def render_article(self, entry: Entry) -> str:
         raise NotImplementedError
