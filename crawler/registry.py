@@ -18,7 +18,8 @@ import yaml
 from pipeline.errors import SiteConfigError
 
 DEFAULT_REGISTRY = Path(__file__).with_name("sites.yml")
-LEVELS = ("province", "city", "district")
+# "national" is for central sites (共产党员网, 人民网党建) that belong to no province.
+LEVELS = ("national", "province", "city", "district")
 REQUIRED = ("id", "name", "level", "start_urls")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 DATE_PLACEHOLDER = re.compile(r"\{date:([^}]+)\}")
@@ -41,7 +42,9 @@ class Site:
     list_patterns: tuple[re.Pattern[str], ...] = ()
     encoding: str | None = None
     schedule: str | None = None
+    cms: str | None = None
     enabled: bool = True
+    verified: bool = False
     sample: bool = False
     delay: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -140,7 +143,9 @@ def parse_site(entry: Any, path: str | Path = "<registry>") -> Site:
         list_patterns=_patterns(entry, "list_patterns", path),
         encoding=entry.get("encoding"),
         schedule=entry.get("schedule"),
+        cms=entry.get("cms"),
         enabled=bool(entry.get("enabled", True)),
+        verified=bool(entry.get("verified", False)),
         sample=bool(entry.get("sample", False)),
         delay=float(entry["delay"]) if entry.get("delay") is not None else None,
         raw=dict(entry),

@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 
 from crawler.incremental_crawl import IncrementalState, NotModifiedItem
 from crawler.items import FetchFailureItem, PageItem
-from crawler.links import classify_link, column_scope, extract_links
+from crawler.links import column_scope, extract_links, resolve_link
 from crawler.registry import Site, load_registry, select_sites
 from pipeline.model import RawPage
 
@@ -112,7 +112,7 @@ class NewsSpider(scrapy.Spider):
                 stats.inc_value("dangjian/links/offsite")
                 continue
             scope = response.meta.get("scope", "")
-            kind = classify_link(url, anchor, site, scope)
+            kind, url = resolve_link(url, anchor, site, scope)
             if kind == "article":
                 found += 1
                 stats.inc_value(f"dangjian/links/article/{site.id}")
