@@ -35,4 +35,4 @@ bench: install
 
 # Extraction quality on the labelled pages in tests/pages, beside bare trafilatura.
 eval: install
-	$(BIN)/python -m pipeline.evaluate
+	$(BIN)/python -m pipeline.extract.evaluate

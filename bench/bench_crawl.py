@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crawler.sample_sites import start_sample_sites
+from sample_sites import start_sample_sites
 
 
 def crawl_once(size: int) -> tuple[int, int, float]:

@@ -31,8 +31,8 @@ from bench.dedupe_data import (
     pair_scores,
     synthetic_rows,
 )
-from pipeline.clusters import assign_cluster, rebuild_clusters
 from pipeline.store import Store
+from pipeline.store.clusters import assign_cluster, rebuild_clusters
 
 COLUMNS = ("url", "site_id", "title", "published", "text", "script", "content_hash")
 INSERT = f"INSERT INTO articles ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import redis
 
-from crawler.sample_sites import start_sample_sites
-from pipeline.ingest_stream import IngestOptions, StreamIngester
+from distributed.ingester import IngestOptions, StreamIngester
+from distributed.stream import RedisKeys
 from pipeline.store import Store
-from pipeline.stream import RedisKeys
+from sample_sites import start_sample_sites
 
 
 def _free_port() -> int:

@@ -1,7 +1,7 @@
 """Pages per second of ``dangjian extract``'s code path against bare ``trafilatura.extract``.
 
 Both run in the same process on the same bytes: every article page of every sample site
-(``crawler.sample_sites.build_sites(size).respond(path)``), after one warm-up pass each so
+(``sample_sites.build_sites(size).respond(path)``), after one warm-up pass each so
 that loading OpenCC, pypinyin and trafilatura's settings is not timed. Timed passes alternate
 between the two and the best pass of each counts, so load from other processes on the machine
 does not favour whichever ran in a quiet moment.
@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import trafilatura
 
-from crawler.sample_sites import build_sites
 from pipeline.extract import extract_page
+from sample_sites import build_sites
 
 Page = tuple[bytes, dict[str, str]]
 

@@ -1,7 +1,7 @@
 """Search benchmark: ``_search`` latency through Datasette's JSON API, index build rate and size.
 
 Generates articles straight into a fresh database (schema from ``Store``), builds the bigram
-index with ``pipeline.search`` exactly as the store does, starts ``dangjian serve`` on it and
+index with ``pipeline.store.search`` exactly as the store does, starts ``dangjian serve`` on it and
 asks for the first page of 20, newest first, for common and rare 2- and 4-character queries.
 
     python -m bench.bench_search --quick       # ~10,000 articles
@@ -24,8 +24,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from pipeline import search
-from pipeline.store import Store
+from pipeline.store import Store, search
 
 ROOT = Path(__file__).resolve().parents[1]
 # Frequent characters of news Chinese; random filler over them makes most bigrams rare, as in

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from crawler.sample_sites import build_sites
-from crawler.sample_sites.catalog import ARTICLE
-from crawler.sample_sites.content import IMAGE, make_story
-from crawler.sample_sites.sites import route_key
-from crawler.sample_sites.text import inject_pinyin, to_traditional
-from pipeline.normalise import normalise_text
+from pipeline.extract.normalise import normalise_text
+from sample_sites import build_sites
+from sample_sites.catalog import ARTICLE
+from sample_sites.content import IMAGE, make_story
+from sample_sites.sites import route_key
+from sample_sites.text import inject_pinyin, to_traditional
 
 VARIANTS = (
     "boilerplate",
@@ -249,9 +249,9 @@ def _paragraph_pool() -> list[str]:
 
 def cluster_eval_set(db_path: str | Path, articles: list[EvalArticle]) -> dict[str, int]:
     """Store ``articles`` one by one as ingest does and return key → cluster id."""
-    from pipeline.clusters import assign_cluster
     from pipeline.dedupe import content_hash
     from pipeline.store import Store
+    from pipeline.store.clusters import assign_cluster
 
     store = Store(db_path)
     try:

@@ -124,7 +124,7 @@ def crawl(
         dangjian crawl --sample --db /tmp/news.db
         dangjian crawl --due                    # from cron: only the sites that are due
     """
-    from crawler.run import crawl_sites, run_summary
+    from ops.crawl import crawl_sites, run_summary
 
     settings = dict(o.split("=", 1) for o in overrides if "=" in o)
     if progress is not None:
@@ -218,7 +218,7 @@ def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None
     metavar="SITE=NAME[:VALUE]",
     help="Make a site misbehave for tests: slow:SECONDS, 5xx_burst:N, 5xx_rate:SHARE, "
     "challenge412, wzws, captcha, layout_changed, changed:N, removed:N, "
-    "no_validators (see crawler/sample_sites/behaviours.py).",
+    "no_validators (see sample_sites/behaviours.py).",
 )
 def sample_sites(
     port: int | None, size: int, registry_out: str | None, behaviours: tuple[str, ...] = ()
@@ -233,8 +233,8 @@ def sample_sites(
         dangjian crawl --sample --sites /tmp/sites.yml --db /tmp/news.db
         dangjian sample-sites --behaviour old-district=challenge412
     """
-    from crawler.sample_sites import DEFAULT_PORT, start_sample_sites
-    from crawler.sample_sites.behaviours import parse_behaviour_flags
+    from sample_sites import DEFAULT_PORT, start_sample_sites
+    from sample_sites.behaviours import parse_behaviour_flags
 
     try:
         chosen = parse_behaviour_flags(list(behaviours))
@@ -258,7 +258,7 @@ def sample_sites(
 def write_sample_registry(addresses: dict[str, str], path: str, size: int) -> None:
     import yaml
 
-    from crawler.sample_sites import registry_entries
+    from sample_sites import registry_entries
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(
@@ -313,7 +313,7 @@ def demo(db_path: str, port: int, size: int) -> None:
     Example:
         dangjian demo --port 8001
     """
-    from crawler.sample_sites import DEFAULT_PORT, start_sample_sites
+    from sample_sites import DEFAULT_PORT, start_sample_sites
 
     try:
         handle = start_sample_sites(port=DEFAULT_PORT, size=size)
@@ -417,8 +417,8 @@ def reprocess(db_path: str, site_id: str | None) -> None:
 def reindex(db_path: str) -> None:
     """Rebuild the Chinese search index and the term counts of every article.
 
-    Run it after changing the search tokeniser (pipeline/search.py) or the term dictionary
-    (pipeline/terms.py, docs/terms.md); articles are indexed as they are stored otherwise.
+    Run it after changing the search tokeniser (pipeline/store/search.py) or the term dictionary
+    (pipeline/store/terms.py, docs/terms.md); articles are indexed as they are stored otherwise.
 
     \b
     Example:

@@ -80,7 +80,7 @@ def worker(
         dangjian worker --redis redis://10.0.0.5:6379/0
         REDIS_URL=redis://10.0.0.5:6379/0 dangjian worker --idle-close 120
     """
-    from crawler.distributed import run_worker
+    from distributed.worker import run_worker
 
     settings: dict[str, Any] = dict(o.split("=", 1) for o in overrides if "=" in o)
     settings["DANGJIAN_REDIS_PREFIX"] = prefix
@@ -124,7 +124,7 @@ def ingest(
     Example:
         dangjian ingest --redis redis://10.0.0.5:6379/0 --db data/news.db
     """
-    from pipeline.ingest_stream import IngestOptions, run_ingester
+    from distributed.ingester import IngestOptions, run_ingester
 
     stats = run_ingester(
         redis_url,
@@ -158,7 +158,7 @@ def enqueue(
     Example:
         dangjian enqueue --redis redis://10.0.0.5:6379/0 wuhan-tzb xuzhou-jgdj
     """
-    from crawler.distributed import enqueue_sites
+    from distributed.worker import enqueue_sites
 
     run_id, count = enqueue_sites(
         redis_url, site_ids, sample=sample, sites_path=sites_path, prefix=prefix

@@ -53,7 +53,7 @@ def schedule(
     from datetime import UTC, datetime
 
     from crawler.registry import load_registry, select_sites
-    from crawler.scheduler import Scheduler, last_starts, next_due
+    from ops.schedule import Scheduler, last_starts, next_due
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s"

@@ -6,7 +6,7 @@ unchanged, with the ``scrapy.settings`` entry point Scrapyd reads, and uploads t
 Scrapyd's HTTP API (``addversion.json``).
 
 Example:
-    python deploy/scrapyd_deploy.py                       # target from crawler/scrapy.cfg
+    python deploy/scrapyd_deploy.py                       # target from scrapy.cfg
     python deploy/scrapyd_deploy.py --url http://127.0.0.1:6800/ --version r42
     curl http://127.0.0.1:6800/schedule.json -d project=dangjian -d spider=news \\
          -d setting=DANGJIAN_DB=/srv/dangjian/news.db
@@ -33,7 +33,7 @@ setup(
     version="{version}",
     packages=find_packages(include=["crawler", "crawler.*", "pipeline", "pipeline.*"]),
     package_data={{"crawler": ["*.yml", "*.cfg"],
-                  "crawler.sample_sites": ["content/*", "templates/*"],
+                  "sample_sites": ["content/*", "templates/*"],
                   "pipeline": ["static/*"]}},
     entry_points={{"scrapy": ["settings = crawler.settings"]}},
     zip_safe=False,
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument(
         "--url",
         default=config.get("deploy", "url", fallback=None),
-        help="Scrapyd URL (default: crawler/scrapy.cfg [deploy] url)",
+        help="Scrapyd URL (default: scrapy.cfg [deploy] url)",
     )
     parser.add_argument("--project", default=config.get("deploy", "project", fallback="dangjian"))
     parser.add_argument("--version", default=time.strftime("r%Y%m%d%H%M%S"))

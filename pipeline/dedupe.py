@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 from w3lib.url import canonicalize_url, url_query_cleaner
 
-from pipeline.normalise import strip_pinyin_annotations, to_simplified
+from pipeline.extract.normalise import strip_pinyin_annotations, to_simplified
 
 # Query parameters that only track where a click came from; they never change the page.
 TRACKING_PARAMETERS = (

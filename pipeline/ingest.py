@@ -11,11 +11,11 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.clusters import assign_cluster
 from pipeline.dedupe import canonical_url, content_hash
 from pipeline.extract import extract_page
 from pipeline.model import ExtractedPage, RawPage
 from pipeline.store import Store
+from pipeline.store.clusters import assign_cluster
 
 logger = logging.getLogger(__name__)
 

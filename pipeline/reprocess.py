@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from pipeline.clusters import assign_cluster
 from pipeline.extract import extract_page
 from pipeline.ingest import NON_HTML_TYPES, article_row
 from pipeline.store import Store
+from pipeline.store.clusters import assign_cluster
 
 logger = logging.getLogger(__name__)
 

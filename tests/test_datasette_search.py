@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import terms as term_dictionary
-from pipeline.search import parse_query
+from pipeline.store import terms as term_dictionary
+from pipeline.store.search import parse_query
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Tests for pipeline.decode: the order of evidence and the lossy/binary cases."""
+"""Tests for pipeline.extract.decode: the order of evidence and the lossy/binary cases."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import codecs
 
 import pytest
 
-from pipeline.decode import Decoded, decode_html, find_meta_charset, normalise_encoding
 from pipeline.errors import DecodeError
+from pipeline.extract.decode import Decoded, decode_html, find_meta_charset, normalise_encoding
 
 TEXT = "市委统战部机关党的工作暨党支部书记抓党建述职评议大会召开。喆"
 

@@ -17,7 +17,6 @@ from bench.dedupe_data import (
     pair_scores,
     sample_site_labels,
 )
-from pipeline.clusters import pick_original
 from pipeline.dedupe import (
     SHINGLE,
     THRESHOLD,
@@ -29,6 +28,7 @@ from pipeline.dedupe import (
     minhash,
     url_variants,
 )
+from pipeline.store.clusters import pick_original
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from pipeline.clusters import rebuild_clusters
 from pipeline.ingest import ingest_page
 from pipeline.store import Store
+from pipeline.store.clusters import rebuild_clusters
 from tests.conftest import run_crawl
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from pipeline.ingest_stream import IngestOptions, StreamIngester
+from distributed.ingester import IngestOptions, StreamIngester
+from distributed.stream import INGEST_GROUP, RedisKeys, page_message, run_message
 from pipeline.model import RawPage
 from pipeline.store import Store
-from pipeline.stream import INGEST_GROUP, RedisKeys, page_message, run_message
 
 from .conftest import dangjian, free_port, stop
 

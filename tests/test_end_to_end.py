@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 
 from crawler.registry import load_registry
-from crawler.sample_sites import build_sites
 from pipeline.dedupe import canonical_url
+from sample_sites import build_sites
 
 from .conftest import SIZE, dangjian, stop
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.evaluate import FLOORS, bag_f1, failures, load_gold, run_ours, score
+from pipeline.extract.evaluate import FLOORS, bag_f1, failures, load_gold, run_ours, score
 
 GOLD = load_gold()
 

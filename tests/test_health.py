@@ -21,9 +21,9 @@ import pytest
 import yaml
 
 from crawler.health import STATUS_SQL, HealthOptions, detect_challenge, evaluate_run
-from crawler.sample_sites import registry_entries, start_sample_sites
-from crawler.sample_sites.behaviours import CAPTCHA_PAGE, TS_CHALLENGE
 from pipeline.store import Store
+from sample_sites import registry_entries, start_sample_sites
+from sample_sites.behaviours import CAPTCHA_PAGE, TS_CHALLENGE
 
 from .conftest import dangjian
 

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from crawler.sample_sites import build_sites
 from dangjian.cli import cli
 from pipeline.dedupe import canonical_url
+from sample_sites import build_sites
 
 
 @pytest.fixture(scope="module")

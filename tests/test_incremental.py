@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from crawler.sample_sites import registry_entries, start_sample_sites
 from pipeline.dedupe import canonical_url
+from sample_sites import registry_entries, start_sample_sites
 
 from .conftest import dangjian, run_crawl
 

@@ -1,12 +1,12 @@
-"""Tests for pipeline.normalise, pipeline.dates and pipeline.bylines (the text-level rules)."""
+"""Tests for pipeline.extract.normalise, pipeline.extract.dates and pipeline.extract.bylines (the text-level rules)."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipeline.bylines import find_lead_byline, is_credit_line, parse_byline, parse_info_line
-from pipeline.dates import find_date_in_url, parse_date
-from pipeline.normalise import (
+from pipeline.extract.bylines import find_lead_byline, is_credit_line, parse_byline, parse_info_line
+from pipeline.extract.dates import find_date_in_url, parse_date
+from pipeline.extract.normalise import (
     collapse_whitespace,
     detect_decoder_damage,
     detect_script,

@@ -79,7 +79,7 @@ def test_select_sites_by_id_sample_or_real():
 
 
 def test_bundled_sample_entries_match_the_sample_sites():
-    from crawler.sample_sites import DEFAULT_PORT, build_sites, registry_entries
+    from sample_sites import DEFAULT_PORT, build_sites, registry_entries
 
     sites = build_sites(30)
     addresses = {sid: f"http://{s.default_host}:{DEFAULT_PORT}" for sid, s in sites.items()}

@@ -1,4 +1,4 @@
-"""A crawl killed with SIGKILL and started again carries on the same run (crawler/jobs.py)."""
+"""A crawl killed with SIGKILL and started again carries on the same run (ops/jobs.py)."""
 
 from __future__ import annotations
 

@@ -11,13 +11,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.sample_sites import (
+from sample_sites import (
     SAMPLE_SITE_IDS,
     build_sites,
     registry_entries,
     start_sample_sites,
 )
-from crawler.sample_sites.seeds import SEED_STEMS
+from sample_sites.seeds import SEED_STEMS
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import yaml
 
-from crawler.jobs import SiteLocks, jobs_dir
 from crawler.registry import parse_site
-from crawler.scheduler import due_sites, next_due, parse_schedule
+from ops.jobs import SiteLocks, jobs_dir
+from ops.schedule import due_sites, next_due, parse_schedule
 from pipeline.errors import SiteConfigError
 from pipeline.store import Store
 

@@ -1,4 +1,4 @@
-"""The bigram tokeniser and query translator give exact substring semantics (pipeline.search)."""
+"""The bigram tokeniser and query translator give exact substring semantics (pipeline.store.search)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import sqlite3
 
 import pytest
 
-from pipeline import search
-from pipeline.store import Store
+from pipeline.store import Store, search
 
 
 def test_tokens_are_bigrams_plus_the_last_character_of_each_run():
@@ -159,7 +158,7 @@ def test_snippet_marks_every_term():
 def test_term_dictionary_is_documented():
     from pathlib import Path
 
-    from pipeline.terms import TERMS
+    from pipeline.store.terms import TERMS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "terms.md").read_text(encoding="utf-8")
     rows = {
@@ -173,7 +172,7 @@ def test_term_dictionary_is_documented():
 
 
 def test_term_counts_take_variants_once_and_nested_terms_separately():
-    from pipeline.terms import count_terms
+    from pipeline.store.terms import count_terms
 
     counts = count_terms("深入贯彻中央八项规定精神，落实八项规定。", "加强基层党建，推进党的建设。")
     assert counts["中央八项规定"] == 2
@@ -182,7 +181,7 @@ def test_term_counts_take_variants_once_and_nested_terms_separately():
 
 
 def test_region_from_site_code_fills_what_the_registry_leaves_out(tmp_path):
-    from pipeline.regions import region_from_site_code
+    from pipeline.store.regions import region_from_site_code
 
     assert region_from_site_code("4201000012") == {
         "province": "湖北省",

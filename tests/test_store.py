@@ -38,8 +38,8 @@ def test_new_unchanged_updated(store):
 
 
 def test_same_text_elsewhere_is_marked_duplicate_of_the_first(store):
-    # duplicate_of is set by clustering (pipeline.clusters, issue 4), which ingest runs next.
-    from pipeline.clusters import assign_cluster
+    # duplicate_of is set by clustering (pipeline.store.clusters, issue 4), which ingest runs next.
+    from pipeline.store.clusters import assign_cluster
 
     text = "市直机关工委召开党建工作推进会，部署下一阶段重点任务。会议强调，要坚持以党的政治建设为统领。"
     first = store.save_article(article("http://a/1.html", text))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from pipeline import search
+from pipeline.store import search
 
 migrations = Migrations("dangjian")
 
@@ -193,7 +193,7 @@ def _clusters(db: sqlite_utils.Database) -> None:
         "content_hash, title, text, '[\"new\"]' FROM articles"
     )
     db.execute("UPDATE articles SET revision = 1")
-    from pipeline.clusters import rebuild_clusters  # lazy: clusters imports this module
+    from pipeline.store.clusters import rebuild_clusters  # lazy: clusters imports this module
 
     rebuild_clusters(db)
 

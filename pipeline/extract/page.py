@@ -2,7 +2,7 @@
 
 The flow is decode → parse → metadata (meta tags, title, info line) → body → clean →
 normalise. The body comes from a known CMS container when the page has one (the fast path)
-and from trafilatura otherwise; either way our paragraph rules (pipeline/boilerplate.py)
+and from trafilatura otherwise; either way our paragraph rules (pipeline/extract/boilerplate.py)
 clean it. :func:`extract_page` never raises for a bad page: it fills ``error`` instead.
 """
 
@@ -21,13 +21,13 @@ import lxml.html
 from lxml.html import HtmlElement
 from trafilatura import bare_extraction
 
-from pipeline import xpaths
-from pipeline.boilerplate import clean_paragraphs, han_count
-from pipeline.bylines import clean_source, split_names
-from pipeline.dates import find_date_in_url, parse_date
-from pipeline.decode import decode_html
 from pipeline.errors import DecodeError
-from pipeline.metadata import (
+from pipeline.extract import selectors
+from pipeline.extract.boilerplate import clean_paragraphs, han_count
+from pipeline.extract.bylines import clean_source, split_names
+from pipeline.extract.dates import find_date_in_url, parse_date
+from pipeline.extract.decode import decode_html
+from pipeline.extract.fields import (
     extract_column,
     extract_keywords,
     extract_meta,
@@ -36,8 +36,7 @@ from pipeline.metadata import (
     find_info_credits,
     text_of,
 )
-from pipeline.model import ExtractedPage
-from pipeline.normalise import (
+from pipeline.extract.normalise import (
     collapse_whitespace,
     detect_decoder_damage,
     detect_script,
@@ -45,7 +44,8 @@ from pipeline.normalise import (
     normalise_text,
     remove_zero_width,
 )
-from pipeline.pagekind import LinkTexts, is_attachment_only, is_list_page
+from pipeline.extract.pagekind import LinkTexts, is_attachment_only, is_list_page
+from pipeline.model import ExtractedPage
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def is_boilerplate_element(element: HtmlElement) -> bool:
 def _is_boilerplate_name(name: str) -> bool:
     # Templates repeat the same class names on every page (and pages are pruned twice on the
     # fast path), so the nine-way regex is run once per distinct name.
-    return bool(xpaths.BOILERPLATE_ATTR_RE.search(name))
+    return bool(selectors.BOILERPLATE_ATTR_RE.search(name))
 
 
 def prune_boilerplate(tree: HtmlElement, protect: HtmlElement | None = None) -> HtmlElement:
@@ -157,12 +157,12 @@ def prune_boilerplate(tree: HtmlElement, protect: HtmlElement | None = None) -> 
     Returns:
         The pruned tree.
     """
-    for element in xpaths.DISCARD_XPATH(tree):
+    for element in selectors.DISCARD_XPATH(tree):
         if element.getparent() is not None and (
             protect is None or element not in protect.iterancestors()
         ):
             element.drop_tree()
-    for element in xpaths.ATTRIBUTED_XPATH(tree):
+    for element in selectors.ATTRIBUTED_XPATH(tree):
         if element.getparent() is None or element.tag in ("body", "html"):
             continue
         if not is_boilerplate_element(element):
@@ -177,7 +177,7 @@ def prune_boilerplate(tree: HtmlElement, protect: HtmlElement | None = None) -> 
 
 def locate_body(tree: HtmlElement, options: ExtractOptions = DEFAULT_OPTIONS) -> HtmlElement | None:
     """Return the first known CMS body container with enough text (the fast path)."""
-    for element in xpaths.content_candidates(tree):
+    for element in selectors.content_candidates(tree):
         if (
             han_count(text_of(element)) - han_count(" ".join(text_of(a) for a in element.iter("a")))
             >= options.min_container_chars
@@ -337,7 +337,7 @@ def extract_page(
         page.error = "parse: empty document"
         return page
 
-    with xpaths.shared_scan(tree):
+    with selectors.shared_scan(tree):
         _extract_fields(page, tree, url, options)
     return page
 

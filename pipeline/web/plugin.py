@@ -5,7 +5,7 @@ Only hookimpls live here; the plugin never writes to the database.
 Search: Datasette builds its full-text SQL as ``... match escape_fts(:search)``, with
 ``escape_fts`` a SQL function registered on every connection. For databases that carry our
 bigram index (``articles_fts``) we register our own ``escape_fts``, which turns the user's query
-into a phrase of bigrams (``pipeline.search.match_expression``), so any MATCH written the
+into a phrase of bigrams (``pipeline.store.search.match_expression``), so any MATCH written the
 Datasette way gets exact substring semantics.
 
 The articles table page goes one step further (``filters_from_request``): Datasette's stock
@@ -32,7 +32,7 @@ from datasette.utils import escape_sqlite
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
-from pipeline import search
+from pipeline.store import search
 
 PARAGRAPH_COLUMNS = ("text", "text_original")
 SNIPPET_COLUMNS = ("snippet", "title_snippet")

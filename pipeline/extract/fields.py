@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from lxml.html import HtmlElement
 
-from pipeline import xpaths
-from pipeline.boilerplate import ISSUE_LINE_RE, is_info_line, is_prose
-from pipeline.bylines import (
+from pipeline.extract import selectors
+from pipeline.extract.boilerplate import ISSUE_LINE_RE, is_info_line, is_prose
+from pipeline.extract.bylines import (
     Credits,
     is_credit_line,
     merge_names,
@@ -24,8 +24,8 @@ from pipeline.bylines import (
     parse_info_line,
     split_names,
 )
-from pipeline.dates import parse_date
-from pipeline.normalise import normalise_text, strip_pinyin_annotations
+from pipeline.extract.dates import parse_date
+from pipeline.extract.normalise import normalise_text, strip_pinyin_annotations
 
 # <meta> names (lower-cased) per field, in order of preference.
 META_KEYS: dict[str, tuple[str, ...]] = {
@@ -90,7 +90,7 @@ def extract_url(tree: HtmlElement, meta: dict[str, str], url: str | None) -> str
     """Return the given URL, else the page's Url meta, canonical link or og:url."""
     if url:
         return url
-    canonical = [href.strip() for href in xpaths.CANONICAL_XPATH(tree) if href.strip()]
+    canonical = [href.strip() for href in selectors.CANONICAL_XPATH(tree) if href.strip()]
     return (
         meta.get("url")
         if "url" in meta and meta["url"].startswith("http")
@@ -140,7 +140,7 @@ def extract_title(tree: HtmlElement, meta: dict[str, str]) -> tuple[str | None, 
     wanted = meta.get("title") or page_title or meta.get("og_title") or ""
     best: HtmlElement | None = None
     best_text = ""
-    for element in xpaths.TITLE_CANDIDATES_XPATH(tree):
+    for element in selectors.TITLE_CANDIDATES_XPATH(tree):
         text = text_of(element)
         if len(text) < 4 or len(text) > 200:
             continue
@@ -172,7 +172,7 @@ def _only_heading(tree: HtmlElement, page_title: str) -> HtmlElement | None:
     holding the site name is contained in it).
     """
     if page_title and any(
-        page_title in text_of(element) for element in xpaths.TITLE_CANDIDATES_XPATH(tree)
+        page_title in text_of(element) for element in selectors.TITLE_CANDIDATES_XPATH(tree)
     ):
         return None
     headings = [h for h in tree.iter("h1") if len(text_of(h)) >= 6 and text_of(h) not in page_title]
@@ -266,12 +266,12 @@ def _credits_from_classes(
 ) -> Credits:
     """Read unlabelled date and author spans (``<span class="date">``) near the title."""
     credits = Credits()
-    for element in xpaths.DATE_ELEMENT_XPATH(tree):
+    for element in selectors.DATE_ELEMENT_XPATH(tree):
         if start < order[element] < stop and len(text_of(element)) <= 60:
             credits.published = parse_date(text_of(element))
             if credits.published:
                 break
-    for element in xpaths.AUTHOR_ELEMENT_XPATH(tree):
+    for element in selectors.AUTHOR_ELEMENT_XPATH(tree):
         text = normalise_text(text_of(element))
         if start < order[element] < stop and 0 < len(text) <= 30:
             credits.authors = merge_names(
@@ -284,7 +284,7 @@ def extract_column(tree: HtmlElement, meta: dict[str, str]) -> str | None:
     """Return the news section (栏目): ColumnName meta, else the breadcrumb's last item."""
     if meta.get("column"):
         return meta["column"]
-    for element in xpaths.BREADCRUMB_XPATH(tree):
+    for element in selectors.BREADCRUMB_XPATH(tree):
         items = [text_of(a) for a in element.iter("a") if text_of(a)]
         text = text_of(element)
         tail = re.split(r"\s*[>›»＞/]+\s*", text)[-1].strip() if text else ""
@@ -300,7 +300,7 @@ def extract_keywords(tree: HtmlElement, meta: dict[str, str]) -> str | None:
     if meta.get("keywords"):
         words = [w for w in re.split(r"[,，;；、\s]+", meta["keywords"]) if w]
         return ",".join(dict.fromkeys(words)) or None
-    for element in xpaths.KEYWORD_ELEMENT_XPATH(tree):
+    for element in selectors.KEYWORD_ELEMENT_XPATH(tree):
         words = [text_of(a) for a in element.iter("a") if text_of(a)]
         if words and len(words) <= 20:
             return ",".join(dict.fromkeys(words))

@@ -1,4 +1,4 @@
-"""The Python selectors of pipeline/xpaths.py select exactly what the XPath/EXSLT they replace did.
+"""The Python selectors of pipeline/extract/selectors.py select exactly what the XPath/EXSLT they replace did.
 
 They exist for speed (see bench/bench_extract.py); these tests keep them honest by running the
 original expressions beside them on every saved page and on a page full of edge cases.
@@ -12,9 +12,8 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from pipeline import xpaths
-from pipeline.decode import decode_html
-from pipeline.extract import parse_html
+from pipeline.extract import parse_html, selectors
+from pipeline.extract.decode import decode_html
 
 PAGES = Path(__file__).parent / "pages"
 NS = {"re": "http://exslt.org/regular-expressions"}
@@ -120,24 +119,24 @@ IDS = [name for name, _ in TREES]
 @pytest.mark.parametrize("tree", [tree for _, tree in TREES], ids=IDS)
 def test_content_candidates_match_the_xpath_searches(tree: etree._Element) -> None:
     expected = [element for expression in REFERENCE_CONTENT for element in expression(tree)]
-    assert xpaths.content_candidates(tree) == expected
+    assert selectors.content_candidates(tree) == expected
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 @pytest.mark.parametrize("tree", [tree for _, tree in TREES], ids=IDS)
 def test_attr_matchers_match_exslt(name: str, tree: etree._Element) -> None:
-    assert getattr(xpaths, name)(tree) == REFERENCE[name](tree)
+    assert getattr(selectors, name)(tree) == REFERENCE[name](tree)
 
 
 @pytest.mark.parametrize("tree", [tree for _, tree in TREES], ids=IDS)
 def test_attachment_link_matches_exslt(tree: etree._Element) -> None:
-    assert xpaths.has_attachment_link(tree) == bool(REFERENCE_ATTACHMENT(tree))
+    assert selectors.has_attachment_link(tree) == bool(REFERENCE_ATTACHMENT(tree))
 
 
 def test_edge_cases_are_selected() -> None:
     """The edge-case page really exercises the selectors (else the comparisons prove little)."""
     tree = TREES[0][1]
-    assert len(xpaths.content_candidates(tree)) >= 12
-    assert len(xpaths.TITLE_CANDIDATES_XPATH(tree)) >= 5
-    assert xpaths.PAGINATION_XPATH(tree)
-    assert xpaths.has_attachment_link(tree)
+    assert len(selectors.content_candidates(tree)) >= 12
+    assert len(selectors.TITLE_CANDIDATES_XPATH(tree)) >= 5
+    assert selectors.PAGINATION_XPATH(tree)
+    assert selectors.has_attachment_link(tree)

@@ -1,6 +1,6 @@
 """Info lines, credit lines and bylines: who wrote, edited and published an article.
 
-All functions expect Simplified text (run :func:`pipeline.normalise.normalise_text` first), so
+All functions expect Simplified text (run :func:`pipeline.extract.normalise.normalise_text` first), so
 one set of labels covers Traditional mirrors too.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from pipeline.dates import parse_date
+from pipeline.extract.dates import parse_date
 
 # Labels of info and credit lines, longest first so that 责任编辑 wins over 编辑.
 LABELS: dict[str, tuple[str, ...]] = {

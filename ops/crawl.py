@@ -10,10 +10,10 @@ import sqlite_utils
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
-from crawler.jobs import SiteLocks, jobs_dir, recover_interrupted
 from crawler.registry import load_registry, select_sites
-from crawler.scheduler import due_sites
 from crawler.spiders.news import NewsSpider, new_run_id
+from ops.jobs import SiteLocks, jobs_dir, recover_interrupted
+from ops.schedule import due_sites
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ def crawl_sites(
 ) -> str | None:
     """Crawl the selected sites into ``db_path`` and return the run id.
 
-    With ``due``, only the sites whose schedule makes them due (crawler/scheduler.py).
-    Sites another process is crawling are skipped (crawler/jobs.py); returns None when no
+    With ``due``, only the sites whose schedule makes them due (ops/schedule.py).
+    Sites another process is crawling are skipped (ops/jobs.py); returns None when no
     site is left to crawl.
 
     Raises:

@@ -31,11 +31,11 @@ from twisted.python.failure import Failure
 
 from crawler.items import FetchFailureItem, PageItem
 from crawler.links import column_scope
-from crawler.redis_queue import TASK_META, WorkerRegistry, new_worker_id
 from crawler.registry import Site, load_registry, select_sites
 from crawler.spiders.news import NewsSpider, new_run_id
+from distributed.queue import TASK_META, WorkerRegistry, new_worker_id
+from distributed.stream import RedisKeys, failure_message, page_message, run_message
 from pipeline.errors import DangjianError
-from pipeline.stream import RedisKeys, failure_message, page_message, run_message
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +48,15 @@ def distributed_settings(prefix: str) -> dict[str, Any]:
     """Return the settings that turn the news spider into a worker of the shared queue."""
     keys = RedisKeys(prefix)
     return {
-        "SCHEDULER": "crawler.redis_queue.ReliableScheduler",
-        "SCHEDULER_QUEUE_CLASS": "crawler.redis_queue.ReliablePriorityQueue",
+        "SCHEDULER": "distributed.queue.ReliableScheduler",
+        "SCHEDULER_QUEUE_CLASS": "distributed.queue.ReliablePriorityQueue",
         "SCHEDULER_QUEUE_KEY": keys.requests,
-        "DUPEFILTER_CLASS": "crawler.redis_queue.RunDupeFilter",
+        "DUPEFILTER_CLASS": "distributed.queue.RunDupeFilter",
         # scrapy-redis flushes the queue and the filter when a spider closes unless told to
         # persist: the first worker to finish would wipe the others' work.
         "SCHEDULER_PERSIST": True,
         "REDIS_START_URLS_KEY": keys.start_urls,
-        "ITEM_PIPELINES": {"crawler.distributed.RedisHandoffPipeline": 300},
+        "ITEM_PIPELINES": {"distributed.worker.RedisHandoffPipeline": 300},
         # Incremental look-ups read the database, which lives with the ingester, not here.
         "DANGJIAN_INCREMENTAL": False,
     }
@@ -351,7 +351,7 @@ def run_worker(
     Raises:
         DangjianError: Redis cannot be reached.
     """
-    from crawler.run import crawl_settings
+    from ops.crawl import crawl_settings
 
     redis_client(redis_url).close()
     merged = {"REDIS_URL": redis_url, **dict(settings or {})}

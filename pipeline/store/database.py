@@ -1,4 +1,4 @@
-"""The one module that writes to SQLite (schema steps live in ``pipeline.migrations``).
+"""The one module that writes to SQLite (schema steps live in ``pipeline.store.migrations``).
 
 Every page is written in its own transaction (page row, article row, failure row together),
 in WAL mode, so a crawl killed at any point leaves a database that opens and passes
@@ -21,11 +21,11 @@ from typing import Any
 
 import sqlite_utils
 
-from pipeline import regions, search, terms
 from pipeline.dedupe import url_variants
 from pipeline.errors import StoreError
-from pipeline.migrations import migrations
 from pipeline.model import RawPage
+from pipeline.store import regions, search, terms
+from pipeline.store.migrations import migrations
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ class Store:
 
         ``row`` holds the articles columns; a different ``content_hash`` or title makes the
         page a new revision (``article_revisions`` keeps every version, what changed and
-        when). Clusters and ``duplicate_of`` are set afterwards by ``pipeline.clusters``.
+        when). Clusters and ``duplicate_of`` are set afterwards by ``pipeline.store.clusters``.
         """
         table = self.db["articles"]
         now = row.get("last_seen") or utc_now()

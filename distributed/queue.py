@@ -24,7 +24,7 @@ from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
-from pipeline.stream import RedisKeys
+from distributed.stream import RedisKeys
 
 logger = logging.getLogger(__name__)
 

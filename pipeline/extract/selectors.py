@@ -3,7 +3,7 @@
 Class and id tests are Python regular expressions (so that a token such as ``share`` matches
 ``bdsharebuttonbox`` but the list stays readable) run over the elements that have a class or
 id; lxml evaluates EXSLT ``re:test`` through a Python callback per element, which made these
-selectors the extractor's largest cost. tests/test_xpaths.py checks that every selector picks
+selectors the extractor's largest cost. tests/test_selectors.py checks that every selector picks
 exactly what its XPath/EXSLT form did.
 """
 

@@ -16,7 +16,7 @@ Metrics:
 * is_article accuracy over every page; boilerplate leak: share of article pages whose body holds
   any ``without`` snippet.
 
-Run it with ``make eval`` or ``python -m pipeline.evaluate``.
+Run it with ``make eval`` or ``python -m pipeline.extract.evaluate``.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from typing import Any
 
 from trafilatura import bare_extraction
 
-from pipeline.decode import decode_html
 from pipeline.errors import DecodeError
 from pipeline.extract import extract_page
+from pipeline.extract.decode import decode_html
 
-PAGES = Path(__file__).resolve().parents[1] / "tests" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "tests" / "pages"
 FIELDS = ("title", "published", "source", "author", "editor")
 FLOORS = {
     "body_f1": 0.97,

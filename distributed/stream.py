@@ -1,7 +1,7 @@
 """The Redis contract between crawl workers and the one ingester: key names and messages.
 
-Workers (``crawler/distributed.py``) write raw pages to a Redis stream; the ingester
-(``pipeline/ingest_stream.py``) reads them with a consumer group. Both sides build their key
+Workers (``distributed/worker.py``) write raw pages to a Redis stream; the ingester
+(``distributed/ingester.py``) reads them with a consumer group. Both sides build their key
 names and messages here, so they can never drift apart. No Scrapy here: ``pipeline/`` never
 imports it.
 """

@@ -1,6 +1,6 @@
 """Paragraph-level cleaning around the article body.
 
-Tree pruning (pipeline/xpaths.py) removes most widgets, but the same furniture also comes as
+Tree pruning (pipeline/extract/selectors.py) removes most widgets, but the same furniture also comes as
 plain paragraphs inside CMS containers or in trafilatura's output: breadcrumbs, info lines,
 font-size and print widgets, QR-code blurbs, "上一篇/下一篇", recommended lists, footers and
 credit lines. Each rule is a predicate over one paragraph in Simplified characters; the text
@@ -13,7 +13,7 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass, field
 
-from pipeline.bylines import (
+from pipeline.extract.bylines import (
     Credits,
     find_lead_byline,
     is_credit_line,
@@ -21,7 +21,7 @@ from pipeline.bylines import (
     parse_byline,
     parse_info_line,
 )
-from pipeline.dates import DATE_RE
+from pipeline.extract.dates import DATE_RE
 
 # Lines dropped wherever they appear.
 BREADCRUMB_RE = re.compile(

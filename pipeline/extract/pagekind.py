@@ -6,9 +6,9 @@ import re
 
 from lxml.html import HtmlElement
 
-from pipeline import xpaths
-from pipeline.boilerplate import han_count, is_prose
-from pipeline.metadata import normalise_cached, text_of
+from pipeline.extract import selectors
+from pipeline.extract.boilerplate import han_count, is_prose
+from pipeline.extract.fields import normalise_cached, text_of
 
 PAGINATION_TEXT_RE = re.compile(
     r"下一页|尾页|末页|共\s*\d+\s*页|第\s*\d+\s*页|\d+\s*/\s*\d+\s*页|createPageHTML|countPage"
@@ -18,20 +18,20 @@ ATTACHMENT_LINE_RE = re.compile(
     r"^(相关)?附件\s*\d*\s*[:：]?|\.(pdf|docx?|xlsx?|wps|ofd|zip|rar|pptx?)\s*$", re.I
 )
 
-# Thresholds: see ExtractOptions in pipeline/extract.py.
+# Thresholds: see ExtractOptions in pipeline/extract/page.py.
 LIST_MIN_LINKS = 8
 LIST_MAX_PROSE = 150
 
 
 def link_texts(tree: HtmlElement) -> list[str]:
     """Return the texts of every link in a tree."""
-    return [text for a in xpaths.LINK_XPATH(tree) if (text := text_of(a))]
+    return [text for a in selectors.LINK_XPATH(tree) if (text := text_of(a))]
 
 
 class LinkTexts:
     """The normalised texts of a tree's links, read only when first asked for.
 
-    :func:`pipeline.boilerplate.clean_paragraphs` looks a paragraph up here only while the
+    :func:`pipeline.extract.boilerplate.clean_paragraphs` looks a paragraph up here only while the
     text has not begun, and some pages never get that far without prose. Menus repeat on every
     page of a site, so each link text is normalised once (``metadata.normalise_cached`` caches).
     """
@@ -48,17 +48,17 @@ class LinkTexts:
 
 def title_like_links(tree: HtmlElement) -> list[str]:
     """Return the texts of links long enough to be article titles."""
-    return [text for a in xpaths.LINK_XPATH(tree) if han_count(text := text_of(a)) >= 6]
+    return [text for a in selectors.LINK_XPATH(tree) if han_count(text := text_of(a)) >= 6]
 
 
 def count_datastore_records(tree: HtmlElement) -> int:
     """Return how many list records a Hanweb ``<datastore>`` script holds (0 without one)."""
-    return sum((script.text or "").count("<record>") for script in xpaths.DATASTORE_XPATH(tree))
+    return sum((script.text or "").count("<record>") for script in selectors.DATASTORE_XPATH(tree))
 
 
 def is_paginated(tree: HtmlElement) -> bool:
     """Tell whether a page has a pagination bar (links, or TRS's ``createPageHTML`` script)."""
-    for element in xpaths.PAGINATION_XPATH(tree):
+    for element in selectors.PAGINATION_XPATH(tree):
         text = element.text_content()
         if PAGINATION_TEXT_RE.search(text) or PAGE_NUMBERS_RE.match(" ".join(text.split())):
             return True
@@ -106,4 +106,4 @@ def is_attachment_only(tree: HtmlElement, paragraphs: list[str]) -> bool:
     """Tell whether the body is only a link to an attachment (``附件: x.pdf``)."""
     rest = [p for p in paragraphs if not ATTACHMENT_LINE_RE.search(p)]
     # The text test first: it settles most pages without a scan of every link.
-    return sum(han_count(p) for p in rest) < 30 and xpaths.has_attachment_link(tree)
+    return sum(han_count(p) for p in rest) < 30 and selectors.has_attachment_link(tree)

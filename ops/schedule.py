@@ -10,7 +10,7 @@ that is restarted neither repeats a run (the last start is in the database) nor 
 
 Each due crawl runs as its own ``dangjian crawl SITE`` process (Twisted's reactor cannot be
 restarted in one process); APScheduler's ``max_instances=1`` and the per-site lock file
-(crawler/jobs.py) make sure a site is never crawled twice at once, even by cron beside us.
+(ops/jobs.py) make sure a site is never crawled twice at once, even by cron beside us.
 """
 
 from __future__ import annotations

@@ -24,9 +24,7 @@ from typing import Any
 
 import redis
 
-from pipeline.ingest import ingest_page
-from pipeline.store import Store
-from pipeline.stream import (
+from distributed.stream import (
     INGEST_GROUP,
     RedisKeys,
     decode_failure,
@@ -34,6 +32,8 @@ from pipeline.stream import (
     decode_run,
     message_type,
 )
+from pipeline.ingest import ingest_page
+from pipeline.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Operations: scheduled and due crawls, per-site locks, run recovery."""
