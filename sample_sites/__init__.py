@@ -22,6 +22,14 @@ from typing import Any
 from .behaviours import Behaviour
 from .catalog import Catalog, Column, SiteSpec, build_catalog
 from .cms_gov import WuchangMuseum, WuhanTzb, XuzhouHanweb
+from .cms_portal import (
+    HongseMuseum,
+    JiangchengEpaper,
+    OujiangJgdj,
+    RenminDangjian,
+    XianfengDangyuan,
+    ZhongyuanJgdj,
+)
 from .cms_press import GzDaily, MirrorHant, OldDistrict, QikanAggregator
 from .seeds import SEED_STEMS
 from .server import SiteServer
@@ -137,6 +145,72 @@ SPECS: tuple[tuple[type[SampleSite], SiteSpec], ...] = (
                 "wuchang-museum",
                 "qikan-aggregator",
                 "old-district",
+            ),
+            per_page=10,
+        ),
+    ),
+    # Twins of the real sites' newer CMS families (cms_portal.py), after the seven above so
+    # that their pages and addresses stay as they were.
+    (
+        RenminDangjian,
+        SiteSpec(
+            "renmin-dangjian",
+            "党建频道",
+            "organs",
+            (Column("394443", "中央精神", "党建"), Column("219967", "各地动态", "党建")),
+            per_page=10,
+        ),
+    ),
+    (
+        XianfengDangyuan,
+        SiteSpec(
+            "xianfeng-dangyuan",
+            "先锋党员网",
+            "organs",
+            (Column("xxzd", "学习资料", "专题"), Column("zxfb", "最新发布", "首页")),
+        ),
+    ),
+    (
+        JiangchengEpaper,
+        SiteSpec(
+            "jiangcheng-epaper",
+            "江城日报数字报",
+            "news",
+            (Column("1", "第A1版：要闻", "数字报"), Column("2", "第A2版：党建", "数字报")),
+        ),
+    ),
+    (
+        ZhongyuanJgdj,
+        SiteSpec(
+            "zhongyuan-jgdj",
+            "中原机关党建",
+            "organs",
+            (Column("hnxw", "河南新闻", "新闻"), Column("jgdj", "机关党建", "新闻")),
+            per_page=10,
+        ),
+    ),
+    (
+        OujiangJgdj,
+        SiteSpec(
+            "oujiang-jgdj",
+            "瓯江机关党建",
+            "organs",
+            (
+                Column("col1229740926", "工作动态", "新闻"),
+                Column("col1229740927", "基层党建", "新闻"),
+            ),
+            per_page=8,
+        ),
+    ),
+    (
+        HongseMuseum,
+        SiteSpec(
+            "hongse-museum",
+            "红色纪念馆",
+            "district",
+            (
+                Column("zhxw/wbxw", "本馆新闻", "综合新闻"),
+                Column("clzl/jbcl2", "基本陈列", "陈列展览"),
             ),
             per_page=10,
         ),

@@ -97,6 +97,10 @@ def _hex(key: str) -> str:
 
 def article_path(site: str, column: str, when: datetime, num: int, key: str) -> str:
     """Return the URL path of an article in the style of the site's CMS."""
+    from .cms_portal import PORTAL_ID_BASE, portal_article_path  # the twins keep their schemes
+
+    if site in PORTAL_ID_BASE:
+        return portal_article_path(site, column, when, num, key)
     if site == "wuchang-museum":
         return f"/index.php?m=content&c=index&a=show&catid={column}&id={num}"
     if site == "wuhan-tzb":
@@ -215,7 +219,9 @@ def build_catalog(spec: SiteSpec, size: int, built: dict[str, Catalog], used: se
 
 
 def _assign_paths(spec: SiteSpec, entries: list[Entry], taken: set[str]) -> None:
-    base, step = ID_BASE[spec.id]
+    from .cms_portal import PORTAL_ID_BASE
+
+    base, step = ID_BASE.get(spec.id) or PORTAL_ID_BASE[spec.id]
     pending = sorted((e for e in entries if not e.path), key=lambda e: (e.published, e.title))
     for rank, entry in enumerate(pending):
         entry.num = base + rank * step + rank % 3

@@ -16,7 +16,7 @@ import yaml
 
 from .conftest import run_crawl
 
-OLD, SUCCESSOR, ELSEWHERE = "127.0.0.21", "127.0.0.22", "127.0.0.23"
+OLD, SUCCESSOR, ELSEWHERE = "127.0.0.31", "127.0.0.32", "127.0.0.33"
 ARTICLE = "/col/202401/t20240101_1.html"
 BODY = "<p>" + "机关党建工作稳步推进，党员干部扎实开展学习教育。" * 12 + "</p>"
 
