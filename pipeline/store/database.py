@@ -24,7 +24,7 @@ import sqlite_utils
 from pipeline.dedupe import url_variants
 from pipeline.errors import StoreError
 from pipeline.model import RawPage
-from pipeline.store import regions, search, terms
+from pipeline.store import clusters, regions, search, terms
 from pipeline.store.migrations import migrations
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             migrations.apply(self.db)
+            self._run_pending_backfills()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(
                 f"cannot open database {self.path}: {exc}. "
@@ -124,6 +125,44 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def _run_pending_backfills(self) -> None:
+        """Run the data backfills that migrations asked for, with today's code; clear them.
+
+        A migration holds only the SQL it shipped with; filling new tables from existing
+        articles needs the current tokeniser, term dictionary and clustering, so a migration
+        adds a row to ``pending_backfills`` instead (only when there are articles: a new
+        database costs one read here). The work and the clearing of the rows are one
+        ``BEGIN IMMEDIATE`` transaction, taken before the rows are read again, so two
+        processes opening the database at once do the work once, and a crash leaves the rows
+        for the next open. A name this version does not know (a newer one wrote it) stays.
+        """
+        conn = self.db.conn
+        if conn.execute("SELECT 1 FROM pending_backfills LIMIT 1").fetchone() is None:
+            return
+        done: list[str] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for (name,) in conn.execute(
+                "SELECT name FROM pending_backfills ORDER BY rowid"
+            ).fetchall():
+                if name == "clusters":
+                    count = clusters.rebuild_clusters(self.db)
+                elif name == "search":
+                    count = self._fill_search_index()
+                else:
+                    logger.warning("backfill %r is unknown to this version: left pending", name)
+                    continue
+                conn.execute("DELETE FROM pending_backfills WHERE name = ?", [name])
+                logger.info("backfill %s done (%d rows) in %s", name, count, self.path)
+                done.append(name)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        if "search" in done:
+            search.optimize(conn)
+
     def rebuild_search_index(self) -> int:
         """Rebuild the search index and term counts of every article; return the count.
 
@@ -131,21 +170,26 @@ class Store:
         so readers see the old index or the new one; the index is filled in bulk
         (``search.bulk_index``) and merged once at the end.
         """
+        with self.db.atomic():
+            count = self._fill_search_index()
+        search.optimize(self.db.conn)
+        return count
+
+    def _fill_search_index(self) -> int:
+        """Rebuild the index, term counts and region columns, in the caller's transaction."""
         fts = search.FTS_TABLE
         conn = self.db.conn
-        with self.db.atomic():
-            with search.bulk_mode(conn):
-                conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
-                count = search.bulk_index(
-                    conn, (r[:3] for batch in _article_batches(conn) for r in batch)
-                )
-            conn.execute("DELETE FROM article_terms")
-            keys = ("id", "title", "text", "site_id", "site_code")
-            for batch in _article_batches(conn):
-                named = [dict(zip(keys, r, strict=True)) for r in batch]
-                conn.executemany(_REGION_SQL, [_region_params(r["id"], r) for r in named])
-                conn.executemany(_TERMS_SQL, [t for r in named for t in _term_rows(r["id"], r)])
-        search.optimize(conn)
+        with search.bulk_mode(conn):
+            conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
+            count = search.bulk_index(
+                conn, (r[:3] for batch in _article_batches(conn) for r in batch)
+            )
+        conn.execute("DELETE FROM article_terms")
+        keys = ("id", "title", "text", "site_id", "site_code")
+        for batch in _article_batches(conn):
+            named = [dict(zip(keys, r, strict=True)) for r in batch]
+            conn.executemany(_REGION_SQL, [_region_params(r["id"], r) for r in named])
+            conn.executemany(_TERMS_SQL, [t for r in named for t in _term_rows(r["id"], r)])
         return count
 
     # -- sites and runs -------------------------------------------------------------------

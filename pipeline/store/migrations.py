@@ -1,7 +1,18 @@
 """Schema migrations of the news database, in the order they apply (sqlite-utils Migrations).
 
 Each step is named and applied once; ``Store`` applies pending ones when it opens a database.
-Never edit a step that has shipped: add a new one.
+
+Steps are frozen: each holds, as literals, the SQL it shipped with (the statements sqlite-utils
+4.2 generated for the ``db[...].create(...)`` calls the first versions made), and calls no
+other code of this project, so editing the tokeniser, the term dictionary or the clustering can
+never change what an old step does. This module imports only sqlite-utils. Never edit a step
+that has shipped: add a new one.
+
+Filling a new table or column from existing rows with today's code (the search index, term
+counts, region columns, dedupe clusters) is not a migration: a step asks for it by adding a
+row to ``pending_backfills``, and ``Store`` runs it with the current code after migrating,
+then clears the row, in one transaction. A step asks only when there are articles, so a new
+database has nothing to backfill.
 """
 
 from __future__ import annotations
@@ -9,196 +20,176 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from pipeline.store import search
-
 migrations = Migrations("dangjian")
 
 
 @migrations(name="0001_initial")
 def _initial(db: sqlite_utils.Database) -> None:
-    db["sites"].create(
-        {
-            "id": str,
-            "name": str,
-            "level": str,
-            "province": str,
-            "city": str,
-            "district": str,
-            "home_url": str,
-            "start_urls": str,
-            "enabled": int,
-            "sample": int,
-        },
-        pk="id",
-        not_null={"name"},
+    """Sites, crawl runs, raw pages, articles and failures (the first release)."""
+    for sql in (
+        """CREATE TABLE "sites" (
+   "id" TEXT PRIMARY KEY,
+   "name" TEXT NOT NULL,
+   "level" TEXT,
+   "province" TEXT,
+   "city" TEXT,
+   "district" TEXT,
+   "home_url" TEXT,
+   "start_urls" TEXT,
+   "enabled" INTEGER,
+   "sample" INTEGER
+);""",
+        """CREATE TABLE "crawl_runs" (
+   "run_id" TEXT,
+   "site_id" TEXT REFERENCES "sites"("id"),
+   "started_at" TEXT,
+   "finished_at" TEXT,
+   "status" TEXT,
+   "pages" INTEGER,
+   "articles_new" INTEGER,
+   "articles_updated" INTEGER,
+   "duplicates" INTEGER,
+   "failures" INTEGER,
+   "reason" TEXT,
+   PRIMARY KEY ("run_id", "site_id")
+);""",
+        """CREATE TABLE "pages" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "final_url" TEXT,
+   "site_id" TEXT REFERENCES "sites"("id"),
+   "run_id" TEXT,
+   "kind" TEXT,
+   "status" INTEGER,
+   "content_type" TEXT,
+   "headers" TEXT,
+   "body" BLOB,
+   "body_size" INTEGER,
+   "body_sha1" TEXT,
+   "fetched_at" TEXT NOT NULL,
+   "outcome" TEXT,
+   "reason" TEXT
+);""",
+        """CREATE INDEX "idx_pages_url"
+    ON "pages" ("url");""",
+        """CREATE INDEX "idx_pages_site_id_run_id"
+    ON "pages" ("site_id", "run_id");""",
+        """CREATE TABLE "articles" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "site_id" TEXT NOT NULL REFERENCES "sites"("id"),
+   "title" TEXT,
+   "published" TEXT,
+   "published_month" TEXT,
+   "published_year" TEXT,
+   "source" TEXT,
+   "author" TEXT,
+   "editor" TEXT,
+   "column_name" TEXT,
+   "keywords" TEXT,
+   "script" TEXT,
+   "text" TEXT,
+   "title_original" TEXT,
+   "text_original" TEXT,
+   "encoding" TEXT,
+   "site_name" TEXT,
+   "flags" TEXT,
+   "content_hash" TEXT,
+   "duplicate_of" INTEGER REFERENCES "articles"("id"),
+   "page_id" INTEGER REFERENCES "pages"("id"),
+   "run_id" TEXT,
+   "first_seen" TEXT,
+   "last_seen" TEXT
+);""",
+        """CREATE UNIQUE INDEX "idx_articles_url"
+    ON "articles" ("url");""",
+        """CREATE INDEX "idx_articles_content_hash"
+    ON "articles" ("content_hash");""",
+        """CREATE INDEX "idx_articles_published"
+    ON "articles" ("published");""",
+        """CREATE INDEX "idx_articles_site_id_published"
+    ON "articles" ("site_id", "published");""",
+        """CREATE TABLE "failures" (
+   "id" INTEGER PRIMARY KEY,
+   "run_id" TEXT,
+   "site_id" TEXT,
+   "url" TEXT NOT NULL,
+   "stage" TEXT NOT NULL,
+   "reason" TEXT NOT NULL,
+   "http_status" INTEGER,
+   "at" TEXT
+);""",
+        """CREATE INDEX "idx_failures_run_id_site_id"
+    ON "failures" ("run_id", "site_id");""",
+    ):
+        db.execute(sql)
+
+
+@migrations(name="0002_pending_backfills")
+def _pending_backfills(db: sqlite_utils.Database) -> None:
+    """Add the list of data backfills that later steps ask ``Store`` to run (issue 10).
+
+    Added after 0003-0005 had shipped: it runs before them on a database that still needs
+    them, and last on one that has them (it touches nothing else, so either order gives the
+    same schema).
+    """
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS pending_backfills (name TEXT PRIMARY KEY, "
+        "requested_by TEXT NOT NULL, requested_at TEXT NOT NULL)"
     )
-    db["crawl_runs"].create(
-        {
-            "run_id": str,
-            "site_id": str,
-            "started_at": str,
-            "finished_at": str,
-            "status": str,
-            "pages": int,
-            "articles_new": int,
-            "articles_updated": int,
-            "duplicates": int,
-            "failures": int,
-            "reason": str,
-        },
-        pk=("run_id", "site_id"),
-        foreign_keys=[("site_id", "sites", "id")],
-    )
-    db["pages"].create(
-        {
-            "id": int,
-            "url": str,
-            "final_url": str,
-            "site_id": str,
-            "run_id": str,
-            "kind": str,
-            "status": int,
-            "content_type": str,
-            "headers": str,
-            "body": bytes,
-            "body_size": int,
-            "body_sha1": str,
-            "fetched_at": str,
-            "outcome": str,
-            "reason": str,
-        },
-        pk="id",
-        not_null={"url", "fetched_at"},
-        foreign_keys=[("site_id", "sites", "id")],
-    )
-    db["pages"].create_index(["url"])
-    db["pages"].create_index(["site_id", "run_id"])
-    db["articles"].create(
-        {
-            "id": int,
-            "url": str,
-            "site_id": str,
-            "title": str,
-            "published": str,
-            "published_month": str,
-            "published_year": str,
-            "source": str,
-            "author": str,
-            "editor": str,
-            "column_name": str,
-            "keywords": str,
-            "script": str,
-            "text": str,
-            "title_original": str,
-            "text_original": str,
-            "encoding": str,
-            "site_name": str,
-            "flags": str,
-            "content_hash": str,
-            "duplicate_of": int,
-            "page_id": int,
-            "run_id": str,
-            "first_seen": str,
-            "last_seen": str,
-        },
-        pk="id",
-        not_null={"url", "site_id"},
-        foreign_keys=[
-            ("site_id", "sites", "id"),
-            ("page_id", "pages", "id"),
-            ("duplicate_of", "articles", "id"),
-        ],
-    )
-    db["articles"].create_index(["url"], unique=True)
-    db["articles"].create_index(["content_hash"])
-    db["articles"].create_index(["published"])
-    db["articles"].create_index(["site_id", "published"])
-    db["failures"].create(
-        {
-            "id": int,
-            "run_id": str,
-            "site_id": str,
-            "url": str,
-            "stage": str,
-            "reason": str,
-            "http_status": int,
-            "at": str,
-        },
-        pk="id",
-        not_null={"url", "stage", "reason"},
-    )
-    db["failures"].create_index(["run_id", "site_id"])
 
 
 @migrations(name="0003_clusters")
 def _clusters(db: sqlite_utils.Database) -> None:
-    """Add revisions, takedowns, MinHash/LSH tables, clusters and the reprints view (issue 4)."""
-    articles = db["articles"]
-    for column, kind in (("cluster_id", int), ("revision", int), ("taken_down_at", str)):
-        if column not in articles.columns_dict:
-            articles.add_column(column, kind)
-    articles.create_index(["cluster_id"], if_not_exists=True)
-    db["clusters"].create(
-        {
-            "id": int,
-            "original_id": int,
-            "size": int,
-            "sites": int,
-            "first_published": str,
-            "last_published": str,
-            "updated_at": str,
-        },
-        pk="id",
-        foreign_keys=[("original_id", "articles", "id")],
-        if_not_exists=True,
-    )
-    db["article_revisions"].create(
-        {
-            "id": int,
-            "article_id": int,
-            "revision": int,
-            "seen_at": str,
-            "page_id": int,
-            "run_id": str,
-            "content_hash": str,
-            "title": str,
-            "text": str,
-            "changed": str,
-            "diff": str,
-            "chars_added": int,
-            "chars_removed": int,
-        },
-        pk="id",
-        not_null={"article_id", "revision"},
-        foreign_keys=[("article_id", "articles", "id")],
-        if_not_exists=True,
-    )
-    db["article_revisions"].create_index(
-        ["article_id", "revision"], unique=True, if_not_exists=True
-    )
-    # What LSH needs, so adding an article is a few index look-ups: its MinHash signature and
-    # one row per band. WITHOUT ROWID keeps the (band_hash, article_id) B-tree the only copy.
-    db.execute(
+    """Add revisions, takedowns, MinHash/LSH tables, clusters and the reprints view (issue 4).
+
+    Existing articles become revision 1; their clusters are a backfill (``clusters``).
+    """
+    have = {row[1] for row in db.execute('PRAGMA table_info("articles")').fetchall()}
+    for column, sql in (
+        ("cluster_id", 'ALTER TABLE "articles" ADD COLUMN "cluster_id" INTEGER;'),
+        ("revision", 'ALTER TABLE "articles" ADD COLUMN "revision" INTEGER;'),
+        ("taken_down_at", 'ALTER TABLE "articles" ADD COLUMN "taken_down_at" TEXT;'),
+    ):
+        if column not in have:
+            db.execute(sql)
+    for sql in (
+        """CREATE INDEX IF NOT EXISTS "idx_articles_cluster_id"
+    ON "articles" ("cluster_id");""",
+        """CREATE TABLE IF NOT EXISTS "clusters" (
+   "id" INTEGER PRIMARY KEY,
+   "original_id" INTEGER REFERENCES "articles"("id"),
+   "size" INTEGER,
+   "sites" INTEGER,
+   "first_published" TEXT,
+   "last_published" TEXT,
+   "updated_at" TEXT
+);""",
+        """CREATE TABLE IF NOT EXISTS "article_revisions" (
+   "id" INTEGER PRIMARY KEY,
+   "article_id" INTEGER NOT NULL REFERENCES "articles"("id"),
+   "revision" INTEGER NOT NULL,
+   "seen_at" TEXT,
+   "page_id" INTEGER,
+   "run_id" TEXT,
+   "content_hash" TEXT,
+   "title" TEXT,
+   "text" TEXT,
+   "changed" TEXT,
+   "diff" TEXT,
+   "chars_added" INTEGER,
+   "chars_removed" INTEGER
+);""",
+        """CREATE UNIQUE INDEX IF NOT EXISTS "idx_article_revisions_article_id_revision"
+    ON "article_revisions" ("article_id", "revision");""",
+        # What LSH needs, so adding an article is a few index look-ups: its MinHash signature
+        # and one row per band. WITHOUT ROWID keeps the (band_hash, article_id) B-tree the
+        # only copy.
         "CREATE TABLE IF NOT EXISTS article_minhash ("
-        "article_id INTEGER PRIMARY KEY REFERENCES articles(id), signature BLOB NOT NULL)"
-    )
-    db.execute(
+        "article_id INTEGER PRIMARY KEY REFERENCES articles(id), signature BLOB NOT NULL)",
         "CREATE TABLE IF NOT EXISTS article_bands (band_hash INTEGER NOT NULL, "
-        "article_id INTEGER NOT NULL, PRIMARY KEY (band_hash, article_id)) WITHOUT ROWID"
-    )
-    db.execute(REPRINTS_VIEW)
-    db.execute(
-        "INSERT INTO article_revisions (article_id, revision, seen_at, page_id, run_id, "
-        "content_hash, title, text, changed) SELECT id, 1, first_seen, page_id, run_id, "
-        "content_hash, title, text, '[\"new\"]' FROM articles"
-    )
-    db.execute("UPDATE articles SET revision = 1")
-    from pipeline.store.clusters import rebuild_clusters  # lazy: clusters imports this module
-
-    rebuild_clusters(db)
-
-
-REPRINTS_VIEW = """CREATE VIEW IF NOT EXISTS reprints AS
+        "article_id INTEGER NOT NULL, PRIMARY KEY (band_hash, article_id)) WITHOUT ROWID",
+        """CREATE VIEW IF NOT EXISTS reprints AS
 SELECT r.cluster_id, o.id AS original_id, o.site_id AS original_site, o.url AS original_url,
        o.title AS original_title, o.published AS original_published,
        r.id AS reprint_id, r.site_id AS reprint_site, r.url AS reprint_url,
@@ -208,45 +199,69 @@ SELECT r.cluster_id, o.id AS original_id, o.site_id AS original_site, o.url AS o
              THEN julianday(substr(r.published, 1, 10)) - julianday(substr(o.published, 1, 10))
              ELSE julianday(r.published) - julianday(o.published) END * 24, 1) AS lag_hours
 FROM articles r JOIN clusters c ON c.id = r.cluster_id JOIN articles o ON o.id = c.original_id
-WHERE r.id != o.id"""
+WHERE r.id != o.id""",
+        "INSERT INTO article_revisions (article_id, revision, seen_at, page_id, run_id, "
+        "content_hash, title, text, changed) SELECT id, 1, first_seen, page_id, run_id, "
+        "content_hash, title, text, '[\"new\"]' FROM articles",
+        "UPDATE articles SET revision = 1",
+        # Clustering the existing articles needs today's MinHash code: a backfill.
+        "INSERT OR IGNORE INTO pending_backfills (name, requested_by, requested_at) "
+        "SELECT 'clusters', '0003_clusters', strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+        "WHERE EXISTS (SELECT 1 FROM articles)",
+    ):
+        db.execute(sql)
 
 
 @migrations(name="0004_search")
 def _search(db: sqlite_utils.Database) -> None:
-    """Add the bigram search index (issue 5) and per-article term counts, filled from rows."""
-    # Contentless: the token strings are only needed to build the index, not to read back.
-    # prefix='1' indexes every token under its first character too, so a one-character
-    # query ("党"*) reads one list instead of merging every bigram that starts with it.
-    db.execute(
-        f"CREATE VIRTUAL TABLE {search.FTS_TABLE} USING fts5("
-        "title, text, content='', tokenize='unicode61', prefix='1')"
-    )
-    db["article_terms"].create(
-        {"article_id": int, "term": str, "count": int},
-        pk=("article_id", "term"),
-        foreign_keys=[("article_id", "articles", "id")],
-    )
-    db["article_terms"].create_index(["term", "article_id"])
-    # Region facets; copied from the site so analysts filter without a join.
-    for column in ("level", "province", "city", "site_code"):
-        db["articles"].add_column(column, str)
-    db["articles"].create_index(["province", "published"])
-    # Reprint-or-original facet, derived so it can never disagree with duplicate_of (issue 4).
-    db.execute(
-        "ALTER TABLE articles ADD COLUMN reprint INTEGER "
-        "GENERATED ALWAYS AS (duplicate_of IS NOT NULL) VIRTUAL"
-    )
-    from pipeline.store import index_article  # lazy: store imports this module
+    """Add the bigram search index (issue 5), per-article term counts and region facets.
 
-    for row in list(db.query("select id, title, text, site_id, site_code from articles")):
-        index_article(db, row["id"], None, row)
+    Filling them from existing articles needs today's tokeniser, term dictionary and region
+    table: a backfill (``search``).
+    """
+    for sql in (
+        # Contentless: the token strings are only needed to build the index, not to read
+        # back. prefix='1' indexes every token under its first character too, so a
+        # one-character query ("党"*) reads one list instead of merging every bigram that
+        # starts with it.
+        "CREATE VIRTUAL TABLE articles_fts USING fts5("
+        "title, text, content='', tokenize='unicode61', prefix='1')",
+        """CREATE TABLE "article_terms" (
+   "article_id" INTEGER REFERENCES "articles"("id"),
+   "term" TEXT,
+   "count" INTEGER,
+   PRIMARY KEY ("article_id", "term")
+);""",
+        """CREATE INDEX "idx_article_terms_term_article_id"
+    ON "article_terms" ("term", "article_id");""",
+        # Region facets; copied from the site so analysts filter without a join.
+        'ALTER TABLE "articles" ADD COLUMN "level" TEXT;',
+        'ALTER TABLE "articles" ADD COLUMN "province" TEXT;',
+        'ALTER TABLE "articles" ADD COLUMN "city" TEXT;',
+        'ALTER TABLE "articles" ADD COLUMN "site_code" TEXT;',
+        """CREATE INDEX "idx_articles_province_published"
+    ON "articles" ("province", "published");""",
+        # Reprint-or-original facet, derived so it can never disagree with duplicate_of.
+        "ALTER TABLE articles ADD COLUMN reprint INTEGER "
+        "GENERATED ALWAYS AS (duplicate_of IS NOT NULL) VIRTUAL",
+        "INSERT OR IGNORE INTO pending_backfills (name, requested_by, requested_at) "
+        "SELECT 'search', '0004_search', strftime('%Y-%m-%dT%H:%M:%SZ', 'now') "
+        "WHERE EXISTS (SELECT 1 FROM articles)",
+    ):
+        db.execute(sql)
 
 
 @migrations(name="0005_crawl_ops")
 def _crawl_ops(db: sqlite_utils.Database) -> None:
     """Add 304 counts and health alerts to crawl_runs (issue 6), indexed for per-site history."""
-    runs = db["crawl_runs"]
-    for column, kind in (("not_modified", int), ("alerts", str)):
-        if column not in runs.columns_dict:
-            runs.add_column(column, kind)
-    runs.create_index(["site_id", "started_at"], if_not_exists=True)
+    have = {row[1] for row in db.execute('PRAGMA table_info("crawl_runs")').fetchall()}
+    for column, sql in (
+        ("not_modified", 'ALTER TABLE "crawl_runs" ADD COLUMN "not_modified" INTEGER;'),
+        ("alerts", 'ALTER TABLE "crawl_runs" ADD COLUMN "alerts" TEXT;'),
+    ):
+        if column not in have:
+            db.execute(sql)
+    db.execute(
+        """CREATE INDEX IF NOT EXISTS "idx_crawl_runs_site_id_started_at"
+    ON "crawl_runs" ("site_id", "started_at");"""
+    )
