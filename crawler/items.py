@@ -20,3 +20,17 @@ class FetchFailureItem:
     site_id: str
     run_id: str
     reason: str
+
+
+@dataclass
+class SiteBlockedItem:
+    """A site answered with an anti-bot challenge: its run stops and finishes ``blocked``.
+
+    Yielded once per site and run, for the first request the challenge cost
+    (``crawler.antibot.AntiBotMiddleware`` drops the rest).
+    """
+
+    url: str
+    site_id: str
+    run_id: str
+    reason: str

@@ -14,7 +14,7 @@ NEWSPIDER_MODULE = "crawler.spiders"
 DANGJIAN_ALERT_WEBHOOK = os.environ.get("DANGJIAN_ALERT_WEBHOOK", "")
 # The SQLite database the crawl writes to.
 DANGJIAN_DB = os.environ.get("DANGJIAN_DB", "data/news.db")
-# Health alerts (crawler/health.py): a run's failure rate at least this high, and this much
+# Health alerts (pipeline/runs.py): a run's failure rate at least this high, and this much
 # above the site's previous runs, is a jump; this many runs without a new article is stale.
 DANGJIAN_HEALTH_FAILURE_JUMP = 0.2
 DANGJIAN_HEALTH_FAILURE_RATE = 0.3
@@ -67,7 +67,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.politeness.BackoffRetryMiddleware": 550,
     # Next to the downloader, so it sees a challenge before redirects and retries do.
-    "crawler.health.AntiBotMiddleware": 950,
+    "crawler.antibot.AntiBotMiddleware": 950,
 }
 EXTENSIONS = {
     "scrapy.extensions.throttle.AutoThrottle": None,

@@ -87,7 +87,7 @@ def status(db_path: str, as_json: bool) -> None:
     Example:
         dangjian status --db data/news.db
     """
-    from crawler.health import site_status
+    from ops.health import site_status
 
     if not Path(db_path).exists():
         raise click.ClickException(f"no database at {db_path}; crawl first or pass --db")

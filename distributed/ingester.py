@@ -14,8 +14,8 @@ holds what the ingester has not yet committed.
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
 import signal
 import time
 from collections import Counter
@@ -33,7 +33,9 @@ from distributed.stream import (
     message_type,
 )
 from pipeline.ingest import ingest_page
-from pipeline.store import Store
+from pipeline.runs import CrawlRun, HealthOptions
+from pipeline.store import Store, runs
+from pipeline.store.runs import BLOCKED_STAGE
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class IngestOptions:
         exit_when_done: stop once every run is finished (queue empty, no live worker, all
             entries committed) instead of waiting for the next run.
         max_entries: stop after this many entries (0: no limit); for benchmarks.
+        health: alert thresholds and webhook (``DANGJIAN_HEALTH_*`` and
+            ``DANGJIAN_ALERT_WEBHOOK`` from the environment by default).
     """
 
     consumer: str = "ingester"
@@ -56,6 +60,7 @@ class IngestOptions:
     block_ms: int = 1000
     exit_when_done: bool = False
     max_entries: int = 0
+    health: HealthOptions = field(default_factory=lambda: HealthOptions.from_settings(os.environ))
 
 
 @dataclass
@@ -164,13 +169,15 @@ class StreamIngester:
         kind = message_type(fields)
         if kind == "run":
             run_id, sites = decode_run(fields)
-            self.store.save_sites(sites)
-            if not self.store.db["crawl_runs"].count_where("run_id = ?", [run_id]):
-                self.store.start_run(run_id, [s["id"] for s in sites])
+            self.crawl_run(run_id).begin(sites)
             self.stats.outcomes["run"] += 1
         elif kind == "failure":
             f = decode_failure(fields)
-            if self._failure_stored(f):
+            if f["stage"] == BLOCKED_STAGE:
+                self.crawl_run(f["run_id"]).record_block(f["site_id"], f["reason"], f["url"])
+                self.stats.outcomes["blocked"] += 1
+                return
+            if runs.failure_stored(self.store.db, f["url"], f["run_id"], "fetch", f["reason"]):
                 self.stats.redelivered += 1
                 return
             with self.store.db.atomic():
@@ -184,7 +191,7 @@ class StreamIngester:
             self.stats.outcomes["failure"] += 1
         elif kind == "page":
             page = decode_page(fields)
-            if self._page_stored(page.url, page.run_id, page.fetched_at, page.body):
+            if self.crawl_run(page.run_id).page_stored(page.url, page.body):
                 self.stats.redelivered += 1
                 return
             outcome = ingest_page(self.store, page)
@@ -194,21 +201,9 @@ class StreamIngester:
         else:
             logger.error("ignoring a stream entry of unknown type %r", kind)
 
-    def _page_stored(self, url: str, run_id: str, fetched_at: str, body: bytes) -> bool:
-        row = self.store.db.execute(
-            "select 1 from pages where url = ? and run_id = ? and fetched_at = ? "
-            "and body_sha1 = ? limit 1",
-            [url, run_id, fetched_at, hashlib.sha1(body).hexdigest()],
-        ).fetchone()
-        return row is not None
-
-    def _failure_stored(self, f: dict[str, str]) -> bool:
-        row = self.store.db.execute(
-            "select 1 from failures where url = ? and run_id = ? and stage = 'fetch' "
-            "and reason = ? limit 1",
-            [f["url"], f["run_id"], f["reason"]],
-        ).fetchone()
-        return row is not None
+    def crawl_run(self, run_id: str) -> CrawlRun:
+        """The lifecycle of one run (the same as a single-machine crawl's)."""
+        return CrawlRun(self.store, run_id, self.options.health)
 
     def trim(self) -> None:
         """Delete acknowledged entries: everything before the oldest entry not yet acked."""
@@ -245,44 +240,19 @@ class StreamIngester:
         return info["last-generated-id"] != group["last-delivered-id"]
 
     def finish_runs(self) -> None:
-        """Close every open run with its counts, computed from what the database holds."""
+        """Close every open run: counts, status, alerts and webhook, as on a single machine.
+
+        Article links seen on list pages are counted by the workers, not sent here, so the
+        ``layout`` alert is not raised for distributed runs (the other alerts are).
+        """
         for raw in self.server.smembers(self.keys.runs):
             run_id = raw.decode()
-            for row in list(self.store.db["crawl_runs"].rows_where("run_id = ?", [run_id])):
-                counts, status, reason = run_counts(self.store, run_id, row["site_id"])
-                self.store.finish_run(run_id, row["site_id"], counts, status, reason)
+            run = self.crawl_run(run_id)
+            for site_id in run.site_ids():
+                run.finish(site_id)
             self.server.srem(self.keys.runs, run_id)
             self.stats.runs_finished.append(run_id)
             logger.info("run %s finished", run_id)
-
-
-def run_counts(store: Store, run_id: str, site_id: str) -> tuple[dict[str, int], str, str | None]:
-    """Return a site's counts in a run, and its status, as ``StorePipeline`` reports them.
-
-    Counted from the pages and failures tables, so an ingester restart loses no count.
-    """
-    db = store.db
-    outcomes = dict(
-        db.execute(
-            "select outcome, count(*) from pages where run_id = ? and site_id = ? group by outcome",
-            [run_id, site_id],
-        ).fetchall()
-    )
-    failures = db.execute(
-        "select count(*) from failures where run_id = ? and site_id = ?", [run_id, site_id]
-    ).fetchone()[0]
-    counts = {
-        "pages": sum(outcomes.values()),
-        "articles_new": outcomes.get("new", 0),
-        "articles_updated": outcomes.get("updated", 0),
-        "duplicates": outcomes.get("duplicate", 0),
-        "failures": failures,
-    }
-    if counts["pages"] == 0:
-        return counts, "failed", "no page could be fetched"
-    if failures:
-        return counts, "partial", f"{failures} page(s) failed; see failures"
-    return counts, "ok", None
 
 
 def run_ingester(

@@ -80,9 +80,22 @@ def page_message(page: RawPage) -> dict[str, Any]:
     }
 
 
-def failure_message(*, url: str, site_id: str, run_id: str, reason: str) -> dict[str, Any]:
-    """Return the stream fields for a request that got no response."""
-    return {"type": "failure", "url": url, "site_id": site_id, "run_id": run_id, "reason": reason}
+def failure_message(
+    *, url: str, site_id: str, run_id: str, reason: str, stage: str = "fetch"
+) -> dict[str, Any]:
+    """Return the stream fields for a request that got no response.
+
+    ``stage`` is ``fetch`` for a failed request, ``blocked`` for a site's first anti-bot
+    challenge (its run then finishes ``blocked``, as on a single machine).
+    """
+    return {
+        "type": "failure",
+        "url": url,
+        "site_id": site_id,
+        "run_id": run_id,
+        "reason": reason,
+        "stage": stage,
+    }
 
 
 def run_message(run_id: str, sites: list[Mapping[str, Any]]) -> dict[str, Any]:
@@ -119,8 +132,10 @@ def decode_page(fields: Mapping[bytes, bytes]) -> RawPage:
 
 
 def decode_failure(fields: Mapping[bytes, bytes]) -> dict[str, str]:
-    """Return url, site_id, run_id and reason of a ``failure`` message."""
-    return {k: _text(fields, k) for k in ("url", "site_id", "run_id", "reason")}
+    """Return url, site_id, run_id, reason and stage of a ``failure`` message."""
+    decoded = {k: _text(fields, k) for k in ("url", "site_id", "run_id", "reason", "stage")}
+    decoded["stage"] = decoded["stage"] or "fetch"  # entries written before stages existed
+    return decoded
 
 
 def decode_run(fields: Mapping[bytes, bytes]) -> tuple[str, list[dict[str, Any]]]:

@@ -29,13 +29,14 @@ from scrapy_redis.spiders import RedisMixin
 from twisted.internet import task as twisted_task
 from twisted.python.failure import Failure
 
-from crawler.items import FetchFailureItem, PageItem
+from crawler.items import FetchFailureItem, PageItem, SiteBlockedItem
 from crawler.links import column_scope
 from crawler.registry import Site, load_registry, select_sites
 from crawler.spiders.news import NewsSpider, new_run_id
 from distributed.queue import TASK_META, WorkerRegistry, new_worker_id
 from distributed.stream import RedisKeys, failure_message, page_message, run_message
 from pipeline.errors import DangjianError
+from pipeline.store.runs import BLOCKED_STAGE
 
 logger = logging.getLogger(__name__)
 
@@ -216,6 +217,8 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
         run_id, task = meta.get("run_id", ""), meta.get(TASK_META, "")
         if isinstance(item, PageItem):
             return TaskPage(dataclasses.replace(item.page, run_id=run_id), task=task)
+        if isinstance(item, SiteBlockedItem):
+            return dataclasses.replace(item, run_id=run_id)
         if isinstance(item, FetchFailureItem):
             return TaskFailure(
                 url=item.url, site_id=item.site_id, run_id=run_id, reason=item.reason, task=task
@@ -262,6 +265,15 @@ class RedisHandoffPipeline:
                 url=item.url, site_id=item.site_id, run_id=item.run_id, reason=item.reason
             )
             kind = "failure"
+        elif isinstance(item, SiteBlockedItem):
+            fields = failure_message(
+                url=item.url,
+                site_id=item.site_id,
+                run_id=item.run_id,
+                reason=item.reason,
+                stage=BLOCKED_STAGE,
+            )
+            kind = "blocked"
         else:
             return item
         pipe = self.server.pipeline(transaction=True)

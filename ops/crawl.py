@@ -14,6 +14,7 @@ from crawler.registry import load_registry, select_sites
 from crawler.spiders.news import NewsSpider, new_run_id
 from ops.jobs import SiteLocks, jobs_dir, recover_interrupted
 from ops.schedule import due_sites
+from pipeline.store import runs
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,6 @@ def run_summary(db_path: str, run_id: str) -> list[dict[str, Any]]:
     """Return the crawl_runs rows of one run, one per site."""
     db = sqlite_utils.Database(db_path)
     try:
-        return list(db["crawl_runs"].rows_where("run_id = ?", [run_id], order_by="site_id"))
+        return runs.run_rows(db, run_id)
     finally:
         db.close()

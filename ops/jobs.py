@@ -23,7 +23,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.store import Store, utc_now
+from pipeline.runs import close_interrupted_runs
+from pipeline.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,8 @@ class SiteLocks:
 def recover_interrupted(db_path: str | Path, site_ids: list[str]) -> str | None:
     """Find the run to resume for ``site_ids`` (locked by the caller) and close the others.
 
+    See ``pipeline.runs.close_interrupted_runs``.
+
     Returns:
         The run id to carry on, or None to start a new run.
     """
@@ -79,38 +82,6 @@ def recover_interrupted(db_path: str | Path, site_ids: list[str]) -> str | None:
         return None
     store = Store(db_path)
     try:
-        marks = ", ".join("?" * len(site_ids))
-        rows = list(
-            store.db.query(
-                f"select run_id, site_id from crawl_runs where status = 'running' "
-                f"and site_id in ({marks}) order by started_at",
-                site_ids,
-            )
-        )
-        runs = {r["run_id"] for r in rows}
-        resume = None
-        last = rows[-1]["run_id"] if rows else None
-        if last and {r["site_id"] for r in rows if r["run_id"] == last} == set(site_ids):
-            resume = last
-        for row in rows:
-            if row["run_id"] == resume:
-                continue
-            pages = store.db.execute(
-                "select count(*) from pages where run_id = ? and site_id = ?",
-                [row["run_id"], row["site_id"]],
-            ).fetchone()[0]
-            store.update_run(
-                row["run_id"],
-                row["site_id"],
-                finished_at=utc_now(),
-                status="partial" if pages else "failed",
-                pages=pages,
-                reason="interrupted: the crawl process died",
-            )
-        if resume:
-            logger.info("resuming run %s, interrupted before it finished", resume)
-        elif runs:
-            logger.info("closed %d interrupted run row(s)", len(rows))
-        return resume
+        return close_interrupted_runs(store, site_ids)
     finally:
         store.close()

@@ -35,6 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from crawler.registry import Site
 from pipeline.errors import SiteConfigError
+from pipeline.store import runs
 
 logger = logging.getLogger(__name__)
 
@@ -83,15 +84,7 @@ def last_starts(db_path: str | Path, site_ids: Iterable[str]) -> dict[str, datet
         return {}
     db = sqlite_utils.Database(db_path)
     try:
-        if "crawl_runs" not in db.table_names():
-            return {}
-        ids = list(site_ids)
-        rows = db.query(
-            f"select site_id, max(started_at) as started from crawl_runs "
-            f"where site_id in ({', '.join('?' * len(ids))}) group by site_id",
-            ids,
-        )
-        return {r["site_id"]: _parse_utc(r["started"]) for r in rows if r["started"]}
+        return {k: _parse_utc(v) for k, v in runs.last_starts(db, site_ids).items()}
     finally:
         db.close()
 

@@ -9,7 +9,6 @@ page states (Url meta, canonical link or og:url).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import Counter
@@ -24,7 +23,8 @@ from pipeline.errors import DangjianError
 from pipeline.extract import extract_page
 from pipeline.ingest import ingest_page
 from pipeline.model import RawPage
-from pipeline.store import Store
+from pipeline.runs import CrawlRun, HealthOptions
+from pipeline.store import Store, runs
 
 logger = logging.getLogger(__name__)
 
@@ -118,22 +118,17 @@ def _site_for(store: Store, url: str, site_id: str | None) -> str:
     return host
 
 
-def _already_imported(store: Store, page: RawPage) -> bool:
-    """True when this very body was stored for this URL before: a re-import adds nothing."""
-    sha1 = hashlib.sha1(page.body).hexdigest()
-    return bool(
-        list(
-            store.db.query(
-                "select 1 from pages where url = ? and body_sha1 = ? limit 1", [page.url, sha1]
-            )
-        )
-    )
+def _finish(run: CrawlRun, stopped: str | None = None) -> None:
+    """Close the import's run for every site it touched (status, alerts, as for a crawl)."""
+    for sid in run.site_ids():
+        run.finish(sid, stopped=stopped)
 
 
 def import_paths(
     store: Store,
     paths: Iterable[str | Path],
     site_id: str | None = None,
+    options: HealthOptions | None = None,
 ) -> Counter[str]:
     """Import saved pages and WARC files into ``store`` through the crawl's pipeline.
 
@@ -141,12 +136,14 @@ def import_paths(
         store: the open database.
         paths: HTML files, WARC/ARC files (optionally gzipped) and folders of them.
         site_id: the registry site every page belongs to; by default matched on the host.
+        options: alert thresholds and webhook for the import's run (``crawl_runs``).
 
     Returns:
         Outcome counts (``new``, ``duplicate``, ``updated``, ``unchanged``, ``failure``...,
         and ``skipped`` for records imported before).
     """
-    run_id = "import-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run = CrawlRun(store, "import-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"), options)
+    run_id = run.run_id
     counts: Counter[str] = Counter()
     for path in expand_paths(paths):
         name = path.name.lower()
@@ -156,14 +153,17 @@ def import_paths(
             else:
                 pages = [html_file_page(path, run_id)]
             for page in pages:
-                if _already_imported(store, page):
-                    counts["skipped"] += 1
+                if runs.page_stored(store.db, page.url, page.body):
+                    counts["skipped"] += 1  # this very body was stored before: adds nothing
                     continue
                 page = RawPage(**{**page.__dict__, "site_id": _site_for(store, page.url, site_id)})
+                run.include(page.site_id)
                 outcome = ingest_page(store, page)
                 counts[outcome.kind] += 1
                 logger.debug("%s %s (%s)", outcome.kind, page.url, path)
         except OSError as exc:
+            _finish(run, stopped=f"cannot read {path}")
             raise ImportPathError(f"{path}: cannot read ({exc})") from exc
+    _finish(run)
     logger.info("imported %s", dict(counts))
     return counts

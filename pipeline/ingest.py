@@ -57,7 +57,7 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
         The outcome, also written to ``pages.outcome``.
     """
     with store.db.atomic():
-        outcome = _classify(page)
+        outcome = classify_without_extraction(page)
         if outcome is not None:
             store.save_page(page, outcome.kind, outcome.reason)
             if page.status in (404, 410):
@@ -101,8 +101,12 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
         return Outcome(kind, None, written.article_id)
 
 
-def _classify(page: RawPage) -> Outcome | None:
-    """Return the outcome for pages that need no extraction, or None for candidate articles."""
+def classify_without_extraction(page: RawPage) -> Outcome | None:
+    """Return the outcome of a page that needs no extraction, or None for a candidate article.
+
+    HTTP errors, attachments (by type or by a PDF signature) and list pages as crawled;
+    ``dangjian reprocess`` skips the same pages.
+    """
     if page.status >= 400:
         return Outcome("failure", f"HTTP {page.status}")
     content_type = (page.headers.get("content-type") or "").lower()

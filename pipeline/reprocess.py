@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 
 from pipeline.extract import extract_page
-from pipeline.ingest import NON_HTML_TYPES, article_row
+from pipeline.ingest import article_row, classify_without_extraction
 from pipeline.store import Store
 from pipeline.store.clusters import assign_cluster
 
@@ -40,9 +40,7 @@ COUNTS = ("updated", "unchanged", "new", "failed", "not-article", "skipped")
 
 def latest_page_ids(store: Store, site_id: str | None = None) -> list[int]:
     """Return the id of the newest stored page of every URL (optionally of one site)."""
-    where = "where site_id = ?" if site_id else ""
-    sql = f"select max(id) as id from pages {where} group by coalesce(final_url, url) order by id"
-    return [row["id"] for row in store.db.query(sql, [site_id] if site_id else [])]
+    return store.latest_page_ids(site_id)
 
 
 def reprocess_pages(store: Store, site_id: str | None = None) -> Counter[str]:
@@ -63,8 +61,7 @@ def reprocess_pages(store: Store, site_id: str | None = None) -> Counter[str]:
     counts: Counter[str] = Counter(dict.fromkeys(COUNTS, 0))
     for page_id in latest_page_ids(store, site_id):
         raw = next(iter(store.raw_pages("id = ?", [page_id])))
-        content_type = (raw.headers.get("content-type") or "").lower()
-        if raw.status >= 400 or raw.kind == "list" or content_type.startswith(NON_HTML_TYPES):
+        if classify_without_extraction(raw) is not None:  # the same test as a crawl's
             counts["skipped"] += 1
             continue
         extracted = extract_page(raw.body, raw.final_url or raw.url, raw.headers)

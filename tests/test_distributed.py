@@ -7,6 +7,7 @@ its own on a free 127.0.0.1 port with a temporary directory, so nothing else is 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import redis
+import yaml
 
 from distributed.ingester import IngestOptions, StreamIngester
 from distributed.stream import INGEST_GROUP, RedisKeys, page_message, run_message
@@ -194,7 +196,7 @@ def test_two_workers_and_one_ingester_store_what_one_machine_does(
     assert_redis_is_drained(redis_server.client)
     conn = sqlite3.connect(db)
     runs = conn.execute("select run_id, status, pages from crawl_runs").fetchall()
-    assert {r[0] for r in runs} == {run_id} and len(runs) == 7
+    assert {r[0] for r in runs} == {run_id} and len(runs) == len(sample_sites.addresses)
     assert {r[1] for r in runs} <= {"ok", "partial"} and all(r[2] > 0 for r in runs)
 
 
@@ -354,3 +356,50 @@ def test_commands_have_help_with_examples():
     for name in ("worker", "ingest", "enqueue"):
         result = runner.invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Example" in result.output and "--redis" in result.output
+
+
+def test_distributed_run_is_blocked_alerted_and_webhooked_like_a_local_one(redis_server, tmp_path):
+    """A challenged site finishes ``blocked`` with its alert and webhook call, as on one machine."""
+    from sample_sites import registry_entries
+    from sample_sites import start_sample_sites as start_sites
+
+    from .test_health import start_webhook
+
+    handle = start_sites(port=0, size=6, behaviours={"old-district": {"challenge412": True}})
+    hook, received = start_webhook()
+    registry = tmp_path / "sites.yml"
+    entries = [
+        e
+        for e in registry_entries(handle.addresses, 6)
+        if e["id"] in ("old-district", "hongse-museum")
+    ]
+    registry.write_text(yaml.safe_dump({"sites": entries}, allow_unicode=True), encoding="utf-8")
+    db = tmp_path / "distributed.db"
+    env = {**os.environ, "DANGJIAN_ALERT_WEBHOOK": f"http://127.0.0.1:{hook.server_port}/hook"}
+    try:
+        run_id = enqueue(redis_server.url, registry)
+        worker = start_worker(redis_server.url, registry, tmp_path / "w.log")
+        ingester = subprocess.Popen(
+            dangjian("ingest", "--redis", redis_server.url, "--db", str(db), "--exit-when-done"),
+            stdout=(tmp_path / "ingest.log").open("w"),
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        wait_all([worker, ingester])
+    finally:
+        handle.stop()
+        hook.shutdown()
+    assert ingester.returncode == 0, (tmp_path / "ingest.log").read_text()[-2000:]
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    rows = {r["site_id"]: dict(r) for r in conn.execute("select * from crawl_runs")}
+    assert rows["old-district"]["run_id"] == run_id
+    assert rows["old-district"]["status"] == "blocked"
+    assert "Ruishu" in rows["old-district"]["reason"]
+    assert json.loads(rows["old-district"]["alerts"])[0]["kind"] == "blocked"
+    assert rows["hongse-museum"]["status"] in ("ok", "partial")  # a timeout under load is partial
+    assert rows["hongse-museum"]["articles_new"] > 0
+    assert ("old-district", "blocked") in {(h["site_id"], h["kind"]) for h in received}
+    # The block is a failures row of its own, not a failed page.
+    (stage,) = conn.execute("select stage from failures where stage = 'blocked'").fetchone()
+    assert stage == "blocked"

@@ -16,8 +16,9 @@ from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from twisted.python.failure import Failure
 
+from crawler.antibot import BLOCKED_STAT
 from crawler.incremental_crawl import IncrementalState, NotModifiedItem
-from crawler.items import FetchFailureItem, PageItem
+from crawler.items import FetchFailureItem, PageItem, SiteBlockedItem
 from crawler.links import column_scope, extract_links, resolve_link
 from crawler.registry import Site, load_registry, select_sites
 from pipeline.model import RawPage
@@ -42,6 +43,7 @@ class NewsSpider(scrapy.Spider):
         self.sites: list[Site] = []
         self.sites_by_id: dict[str, Site] = {}
         self.run_id = ""
+        self.blocked_sites: set[str] = set()  # sites whose block was reported (once each)
 
     @classmethod
     def update_settings(cls, settings: BaseSettings) -> None:
@@ -148,6 +150,13 @@ class NewsSpider(scrapy.Spider):
         request = failure.request
         if failure.check(scrapy.exceptions.IgnoreRequest):
             self.crawler.stats.inc_value("dangjian/skipped")
+            site_id = request.meta.get("site_id", "")
+            blocked = site_id and self.crawler.stats.get_value(BLOCKED_STAT.format(site_id))
+            if blocked and site_id not in self.blocked_sites:
+                self.blocked_sites.add(site_id)
+                yield SiteBlockedItem(
+                    url=request.url, site_id=site_id, run_id=self.run_id, reason=blocked
+                )
             return
         reason = f"{failure.type.__name__}: {failure.getErrorMessage()}"
         yield FetchFailureItem(

@@ -462,6 +462,14 @@ class Store:
             self.db["articles"].update(row["id"], {"taken_down_at": at})
         return int(row["id"])
 
+    def latest_page_ids(self, site_id: str | None = None) -> list[int]:
+        """Return the id of the newest stored page of every URL (optionally of one site)."""
+        where = "where site_id = ?" if site_id else ""
+        sql = (
+            f"select max(id) as id from pages {where} group by coalesce(final_url, url) order by id"
+        )
+        return [row["id"] for row in self.db.query(sql, [site_id] if site_id else [])]
+
     def raw_pages(self, where: str | None = None, params: Iterable[Any] = ()) -> Iterable[RawPage]:
         """Yield stored pages as ``RawPage`` (body decompressed), for re-extraction."""
         for row in self.db["pages"].rows_where(where, list(params), order_by="id"):
