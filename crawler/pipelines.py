@@ -98,5 +98,6 @@ class StorePipeline:
                 stopped=None if reason == "finished" else reason,
                 article_links=stats.get_value(f"dangjian/links/article/{site.id}", 0),
                 not_modified=self.not_modified[site.id],
+                layout_detail=stats.get_value(f"dangjian/layout/{site.id}"),
             )
         self.store.close()

@@ -83,6 +83,7 @@ def evaluate_run(
     site_id: str,
     article_links: int | None,
     options: HealthOptions,
+    layout_detail: str | None = None,
 ) -> list[Alert]:
     """Compare a finished run with the site's history and return its alerts.
 
@@ -92,6 +93,8 @@ def evaluate_run(
         site_id: the site.
         article_links: article links found on the run's list pages (None: unknown).
         options: thresholds.
+        layout_detail: which start URLs gave no article link and the links they showed
+            (the spider's ``dangjian/layout/<site>`` stat), quoted in a ``layout`` alert.
     """
     row = db["crawl_runs"].get((run_id, site_id))
     alerts: list[Alert] = []
@@ -109,7 +112,8 @@ def evaluate_run(
         alert(
             "layout",
             f"{list_pages} list page(s) but no article link on any: "
-            "has the layout or the URL scheme changed?",
+            "has the layout or the URL scheme changed?"
+            + (f" {layout_detail}" if layout_detail else ""),
         )
     earlier = run_table.earlier_runs(db, site_id, run_id, max(options.stale_runs, options.history))
     streak = [row, *earlier][: options.stale_runs]
@@ -235,6 +239,7 @@ class CrawlRun:
         stopped: str | None = None,
         article_links: int | None = None,
         not_modified: int = 0,
+        layout_detail: str | None = None,
     ) -> list[Alert]:
         """Close a site's run: counts from the database, status, alerts, webhook.
 
@@ -243,6 +248,7 @@ class CrawlRun:
             stopped: why the crawl stopped early (Scrapy's close reason), or None.
             article_links: article links seen on the run's list pages (None: unknown).
             not_modified: pages that answered 304 Not Modified.
+            layout_detail: start URLs that gave no article link, for the ``layout`` alert.
 
         Returns:
             The alerts raised (already logged, stored and sent).
@@ -252,7 +258,7 @@ class CrawlRun:
         blocked = run_table.blocked_reason(db, self.run_id, site_id)
         status, reason = run_status(counts, blocked, stopped)
         self.store.finish_run(self.run_id, site_id, counts, status, reason)
-        alerts = evaluate_run(db, self.run_id, site_id, article_links, self.options)
+        alerts = evaluate_run(db, self.run_id, site_id, article_links, self.options, layout_detail)
         listed = [{"kind": a.kind, "message": a.message} for a in alerts]
         self.store.update_run(
             self.run_id,

@@ -25,6 +25,8 @@ from pipeline.model import RawPage
 
 # Statuses handed to the callback instead of being dropped, so dead links are recorded.
 RECORDED_ERROR_STATUSES = list(range(400, 600))
+# Links of a start page quoted in a layout alert (enough to see the URL scheme).
+LAYOUT_LINKS = 8
 
 
 class NewsSpider(scrapy.Spider):
@@ -79,7 +81,9 @@ class NewsSpider(scrapy.Spider):
         today = datetime.now(UTC) + timedelta(hours=8)
         for site in self.sites:
             for url in site.expanded_start_urls(today):
-                yield self._request(url, site, "list", column_scope(url))
+                request = self._request(url, site, "list", column_scope(url))
+                request.meta["start_url"] = url  # a start page without articles is reported
+                yield request
             # Recent articles not seen for a while: edits, takedowns (incremental_crawl.py).
             for url in self.incremental.due_revisits(site.id):
                 self.crawler.stats.inc_value("dangjian/incremental/revisits")
@@ -105,14 +109,21 @@ class NewsSpider(scrapy.Spider):
     def parse_list(self, response: Response, site: Site) -> Iterator[Any]:
         """Hand the list page on, then follow its article links and pagination."""
         yield PageItem(self._raw_page(response, site, "list"))
+        start_url = response.meta.get("start_url")
         if response.status >= 400 or not hasattr(response, "text"):
+            if start_url:
+                self._note_empty_start(site, start_url, response, [], 0)
             return
         stats = self.crawler.stats
         lists, found, known = [], 0, 0
+        seen: list[str] = []  # on-site links, named in the layout alert when none is an article
+        offsite = 0
         for url, anchor in extract_links(response.text, response.url):
             if not site.allows(url):
                 stats.inc_value("dangjian/links/offsite")
+                offsite += 1
                 continue
+            seen.append(url)
             scope = response.meta.get("scope", "")
             kind, url = resolve_link(url, anchor, site, scope)
             if kind == "article":
@@ -127,11 +138,32 @@ class NewsSpider(scrapy.Spider):
                 yield self._request(url, site, kind, scope)
             elif kind is not None:
                 lists.append(self._request(url, site, kind, scope))
+        if start_url and not found:
+            self._note_empty_start(site, start_url, response, seen, offsite)
         if found and known == found and self.incremental.has_full_crawl(site.id):
             # Every article here is stored already: older pages of this column hold no news.
             stats.inc_value("dangjian/incremental/paging_stopped")
             return
         yield from lists
+
+    def _note_empty_start(
+        self, site: Site, start_url: str, response: Response, seen: list[str], offsite: int
+    ) -> None:
+        """Record a start URL that gave no article link, with the links it did show.
+
+        The run's ``layout`` alert quotes it (stat ``dangjian/layout/<site>``), so an operator
+        sees which entry URL or pattern to fix without opening the site.
+        """
+        where = start_url if response.url == start_url else f"{start_url} (→ {response.url})"
+        shown = ", ".join(seen[:LAYOUT_LINKS]) + (" …" if len(seen) > LAYOUT_LINKS else "")
+        note = (
+            f"start URL {where} (HTTP {response.status}) gave no article link; "
+            f"of its {len(seen) + offsite} links ({offsite} off-site) none matched the "
+            f"article patterns{': ' + shown if shown else ''}"
+        )
+        key = f"dangjian/layout/{site.id}"
+        earlier = self.crawler.stats.get_value(key)
+        self.crawler.stats.set_value(key, f"{earlier}; {note}" if earlier else note)
 
     def parse_article(self, response: Response, site: Site) -> Iterator[Any]:
         """Hand the article page on; articles are leaves (their sidebars are not followed)."""
