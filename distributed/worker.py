@@ -363,7 +363,7 @@ def run_worker(
     Raises:
         DangjianError: Redis cannot be reached.
     """
-    from ops.crawl import crawl_settings
+    from crawler.process import crawl_settings
 
     redis_client(redis_url).close()
     merged = {"REDIS_URL": redis_url, **dict(settings or {})}

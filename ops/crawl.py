@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlite_utils
 from scrapy.crawler import CrawlerProcess
-from scrapy.settings import Settings
 
+from crawler.process import crawl_settings
 from crawler.registry import load_registry, select_sites
 from crawler.spiders.news import NewsSpider, new_run_id
 from ops.jobs import SiteLocks, jobs_dir, recover_interrupted
@@ -17,20 +17,6 @@ from ops.schedule import due_sites
 from pipeline.store import runs
 
 logger = logging.getLogger(__name__)
-
-
-def crawl_settings(
-    db_path: str, sites_path: str | None = None, overrides: Mapping[str, Any] | None = None
-) -> Settings:
-    """Return the crawler's settings with the database, registry and overrides applied."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
-    settings.set("DANGJIAN_DB", db_path, priority="cmdline")
-    if sites_path:
-        settings.set("DANGJIAN_SITES", sites_path, priority="cmdline")
-    for name, value in (overrides or {}).items():
-        settings.set(name, value, priority="cmdline")
-    return settings
 
 
 def crawl_sites(
@@ -89,3 +75,22 @@ def run_summary(db_path: str, run_id: str) -> list[dict[str, Any]]:
         return runs.run_rows(db, run_id)
     finally:
         db.close()
+
+
+def summary_table(rows: list[dict[str, Any]]) -> str:
+    """Return the table ``dangjian crawl`` prints after a run: a header, then one line per site."""
+    lines = [
+        f"{'site':<22} {'status':<8} {'pages':>6} {'new':>5} {'dupes':>6} {'fail':>5} {'304':>5}"
+    ]
+    for r in rows:
+        lines.append(
+            f"{r['site_id']:<22} {r['status']:<8} {r['pages'] or 0:>6} "
+            f"{r['articles_new'] or 0:>5} {r['duplicates'] or 0:>6} {r['failures'] or 0:>5} "
+            f"{r.get('not_modified') or 0:>5}"
+        )
+    return "\n".join(lines)
+
+
+def run_failed(rows: list[dict[str, Any]]) -> bool:
+    """Return whether any site's run in ``rows`` failed (``dangjian crawl`` then exits 1)."""
+    return any(r["status"] == "failed" for r in rows)

@@ -9,7 +9,6 @@ page states (Url meta, canonical link or og:url).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -101,10 +100,9 @@ def _site_for(store: Store, url: str, site_id: str | None) -> str:
     if site_id:
         return site_id
     host = (urlsplit(url).hostname or "local").lower()
-    for row in store.db.query("select id, home_url, start_urls from sites"):
-        urls = [row["home_url"] or "", *json.loads(row["start_urls"] or "[]")]
-        if host in {urlsplit(u).hostname for u in urls if u}:
-            return str(row["id"])
+    known = store.site_for_host(host)
+    if known:
+        return known
     store.save_sites(
         [
             {

@@ -96,7 +96,7 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
             cluster = assign_cluster(store.db, written.article_id)
             if kind == "new" and cluster.joined:
                 kind = "duplicate"
-        store.db["pages"].update(page_id, {"outcome": kind})
+        store.set_page_outcome(page_id, kind)
         logger.debug("%s %s", kind, page.url)
         return Outcome(kind, None, written.article_id)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -213,6 +214,14 @@ class Store:
         ]
         with self.db.atomic():
             self.db["sites"].upsert_all(rows, pk="id")
+
+    def site_for_host(self, host: str) -> str | None:
+        """Return the id of the stored site whose home or start URLs are on ``host``, if any."""
+        for row in self.db.query("select id, home_url, start_urls from sites"):
+            urls = [row["home_url"] or "", *json.loads(row["start_urls"] or "[]")]
+            if host in {urlsplit(u).hostname for u in urls if u}:
+                return str(row["id"])
+        return None
 
     def start_run(self, run_id: str, site_ids: Iterable[str]) -> None:
         """Record that a run of these sites has started (status ``running``)."""
@@ -461,6 +470,10 @@ class Store:
         if not row["taken_down_at"]:
             self.db["articles"].update(row["id"], {"taken_down_at": at})
         return int(row["id"])
+
+    def set_page_outcome(self, page_id: int, outcome: str) -> None:
+        """Record what became of a stored page once its article is written (new, duplicate...)."""
+        self.db["pages"].update(page_id, {"outcome": outcome})
 
     def latest_page_ids(self, site_id: str | None = None) -> list[int]:
         """Return the id of the newest stored page of every URL (optionally of one site)."""
