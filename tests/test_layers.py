@@ -87,3 +87,16 @@ def test_the_scan_finds_a_write(tmp_path, monkeypatch):
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     monkeypatch.setattr(sys.modules[__name__], "PACKAGES", ("pipeline",))
     assert len(sql_writes_outside_the_store()) == 2
+
+
+def test_readme_names_every_room():
+    """The README's folder table and the tree agree: every package listed, every listed folder real."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| `([a-z_/]+)/`", readme, re.M))
+    assert listed, "no folder table in the README"
+    for folder in listed:
+        assert (ROOT / folder).is_dir(), f"README lists {folder}/, which does not exist"
+    rooms = {p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("*/__init__.py")}
+    rooms |= {p.parent.relative_to(ROOT).as_posix() for p in ROOT.glob("pipeline/*/__init__.py")}
+    rooms -= {"tests", "bench"}
+    assert rooms <= listed, f"not in the README's folder table: {sorted(rooms - listed)}"
