@@ -8,7 +8,7 @@ original itself) in step; it writes only those, through the store's connection.
 
 Adding one article (:func:`assign_cluster`) reads its candidates from the band index and
 their signatures, never the corpus; :func:`rebuild_clusters` clusters a whole database in
-bulk (sorted band keys in numpy, then union-find), for migrations and benchmarks.
+bulk (sorted band keys in numpy, then union-find), for the backfill a migration asks for (run by ``Store``) and benchmarks.
 """
 
 from __future__ import annotations
