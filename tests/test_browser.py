@@ -19,6 +19,8 @@ import pytest
 
 from tests.test_datasette_search import get_json, like_scan
 
+from .system_tools import require
+
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -35,20 +37,11 @@ FLAGS = (
 )
 
 
-def _binary(*names: str) -> str | None:
-    return next((path for path in map(shutil.which, names) if path), None)
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    chromium = _binary("chromium", "chromium-browser")
-    driver_path = _binary("chromedriver")
-    if not chromium or not driver_path:
-        pytest.skip(
-            "chromium and chromium-driver are not installed and "
-            "scripts/install-test-deps.sh could not install them (needs root and apt-get)"
-        )
-    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium = require("chromium", "chromium", "chromium-browser")
+    driver_path = require("chromium", "chromedriver")
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -28,6 +27,7 @@ from pipeline.model import RawPage
 from pipeline.store import Store
 
 from .conftest import dangjian, free_port, stop
+from .system_tools import require
 
 pytestmark = pytest.mark.e2e
 
@@ -44,8 +44,7 @@ class RedisServer:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A throw-away redis-server on a free loopback port, no persistence."""
-    binary = shutil.which("redis-server")
-    assert binary, "redis-server is missing: run scripts/install-test-deps.sh"
+    binary = require("redis-server")
     port = free_port()
     proc = subprocess.Popen(
         [
