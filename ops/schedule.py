@@ -96,6 +96,20 @@ def due_sites(db_path: str | Path, sites: list[Site], now: datetime | None = Non
     return [s for s in sites if next_due(s.schedule, starts.get(s.id), now) <= now]
 
 
+def schedule_table(db_path: str | Path, sites: list[Site], now: datetime | None = None) -> str:
+    """Return what ``dangjian schedule`` prints at start: each site, its schedule, next run."""
+    now = now or datetime.now(UTC)
+    starts = last_starts(db_path, [s.id for s in sites])
+    lines = []
+    for site in sites:
+        when = next_due(site.schedule, starts.get(site.id), now)
+        lines.append(
+            f"{site.id:<22} every {site.schedule or DEFAULT_SCHEDULE:<14} next "
+            f"{'now' if when <= now else when.strftime('%Y-%m-%d %H:%M UTC')}"
+        )
+    return "\n".join(lines)
+
+
 def _parse_utc(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 

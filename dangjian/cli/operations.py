@@ -1,6 +1,6 @@
 """``dangjian schedule`` and ``status``: running crawls on schedule and reading their health.
 
-See docs/operations.md. Registered on the ``dangjian`` group by ``dangjian.cli``.
+See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import click
 
-from dangjian.cli import cli, db_option, sites_option
+from dangjian.cli.options import db_option, settings_option, sites_option
 
 
-@cli.command()
+@click.command()
 @click.argument("site_ids", nargs=-1, metavar="[SITE]...")
 @db_option
 @sites_option
@@ -22,21 +22,14 @@ from dangjian.cli import cli, db_option, sites_option
 @click.option(
     "--workers", default=4, show_default=True, type=int, help="Most crawls running at once."
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Scrapy setting passed to every crawl, e.g. -s DANGJIAN_ALERT_WEBHOOK=URL.",
-)
+@settings_option("Scrapy setting passed to every crawl, e.g. -s DANGJIAN_ALERT_WEBHOOK=URL.")
 def schedule(
     site_ids: tuple[str, ...],
     db_path: str,
     sites_path: str | None,
     sample: bool,
     workers: int,
-    overrides: tuple[str, ...],
+    settings: dict[str, str],
 ) -> None:
     """Keep sites crawled on their registry schedule, until stopped (SIGTERM or Ctrl-C).
 
@@ -50,32 +43,25 @@ def schedule(
         dangjian schedule --sample --sites /tmp/sites.yml --workers 2
     """
     import logging
-    from datetime import UTC, datetime
 
     from crawler.registry import load_registry, select_sites
-    from ops.schedule import Scheduler, last_starts, next_due
+    from ops.schedule import Scheduler, schedule_table
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s"
     )
     sites = select_sites(load_registry(sites_path), site_ids, sample)
-    args = (["--sites", sites_path] if sites_path else []) + [
-        arg for o in overrides for arg in ("-s", o)
+    crawl_args = (["--sites", sites_path] if sites_path else []) + [
+        arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")
     ]
-    scheduler = Scheduler(sites, db_path, args, workers)
-    now = datetime.now(UTC)
-    starts = last_starts(db_path, [s.id for s in sites])
-    for site in sites:
-        when = next_due(site.schedule, starts.get(site.id), now)
-        click.echo(
-            f"{site.id:<22} every {site.schedule or '1d':<14} next "
-            f"{'now' if when <= now else when.strftime('%Y-%m-%d %H:%M UTC')}"
-        )
+    scheduler = Scheduler(sites, db_path, crawl_args, workers)
+    if sites:
+        click.echo(schedule_table(db_path, sites))
     sys.stdout.flush()
     scheduler.run()
 
 
-@cli.command()
+@click.command()
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per site instead.")
 def status(db_path: str, as_json: bool) -> None:
@@ -87,7 +73,7 @@ def status(db_path: str, as_json: bool) -> None:
     Example:
         dangjian status --db data/news.db
     """
-    from ops.health import site_status
+    from ops.health import site_status, status_table
 
     if not Path(db_path).exists():
         raise click.ClickException(f"no database at {db_path}; crawl first or pass --db")
@@ -96,10 +82,4 @@ def status(db_path: str, as_json: bool) -> None:
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
-    click.echo(f"{'site':<22} {'last run':<21} {'status':<8} {'new 7d':>6} {'fail%':>6}  alerts")
-    for r in rows:
-        alerts = ", ".join(a["kind"] for a in json.loads(r["alerts"] or "[]"))
-        click.echo(
-            f"{r['site_id']:<22} {r['last_run'] or '-':<21} {r['status'] or '-':<8} "
-            f"{r['new_7d']:>6} {100 * (r['failure_rate'] or 0):>5.0f}%  {alerts}"
-        )
+    click.echo(status_table(rows))

@@ -1,42 +1,25 @@
 """``dangjian worker``, ``ingest`` and ``enqueue``: crawling on several machines via Redis.
 
-See docs/distributed.md. Registered on the ``dangjian`` group by ``dangjian.cli``.
+See docs/distributed.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
-from dangjian.cli import cli, db_option, sites_option
-
-# -- distributed crawling (docs/distributed.md) ----------------------------------------------
-
-
-def redis_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--redis",
-        "redis_url",
-        envvar="REDIS_URL",
-        required=True,
-        metavar="URL",
-        help="Redis of the distributed crawl, e.g. redis://10.0.0.5:6379/0 (env REDIS_URL).",
-    )(fn)
+from dangjian.cli.options import (
+    db_option,
+    log_level_option,
+    redis_option,
+    redis_prefix_option,
+    settings_option,
+    sites_option,
+)
 
 
-def redis_prefix_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--prefix",
-        default="dangjian",
-        show_default=True,
-        envvar="DANGJIAN_REDIS_PREFIX",
-        help="Prefix of every Redis key, to run several crawls on one Redis.",
-    )(fn)
-
-
-@cli.command()
+@click.command()
 @redis_option
 @redis_prefix_option
 @sites_option
@@ -47,27 +30,14 @@ def redis_prefix_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     metavar="SECONDS",
     help="Stop after the shared queue has been empty this long (default 30; 0 never).",
 )
-@click.option(
-    "-s",
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="Override a Scrapy setting, e.g. -s CONCURRENT_REQUESTS=32.",
-)
-@click.option(
-    "--log-level",
-    default="INFO",
-    show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
-    help="Scrapy log level.",
-)
+@settings_option("Override a Scrapy setting, e.g. -s CONCURRENT_REQUESTS=32.")
+@log_level_option
 def worker(
     redis_url: str,
     prefix: str,
     sites_path: str | None,
     idle_close: int | None,
-    overrides: tuple[str, ...],
+    settings: dict[str, str],
     log_level: str,
 ) -> None:
     """Crawl from the shared Redis queue and hand raw pages to `dangjian ingest`.
@@ -82,16 +52,16 @@ def worker(
     """
     from distributed.worker import run_worker
 
-    settings: dict[str, Any] = dict(o.split("=", 1) for o in overrides if "=" in o)
-    settings["DANGJIAN_REDIS_PREFIX"] = prefix
-    settings["LOG_LEVEL"] = log_level
-    settings.setdefault("DANGJIAN_PROGRESS", "off")
+    overrides: dict[str, Any] = dict(settings)
+    overrides["DANGJIAN_REDIS_PREFIX"] = prefix
+    overrides["LOG_LEVEL"] = log_level
+    overrides.setdefault("DANGJIAN_PROGRESS", "off")
     if idle_close is not None:
-        settings["MAX_IDLE_TIME_BEFORE_CLOSE"] = idle_close
-    run_worker(redis_url, sites_path, settings)
+        overrides["MAX_IDLE_TIME_BEFORE_CLOSE"] = idle_close
+    run_worker(redis_url, sites_path, overrides)
 
 
-@cli.command()
+@click.command()
 @redis_option
 @redis_prefix_option
 @db_option
@@ -140,7 +110,7 @@ def ingest(
     )
 
 
-@cli.command()
+@click.command()
 @click.argument("site_ids", nargs=-1, metavar="[SITE]...")
 @redis_option
 @redis_prefix_option

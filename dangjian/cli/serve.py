@@ -1,0 +1,44 @@
+"""``dangjian serve``: the database in Datasette (wiring in dangjian/serve.py)."""
+
+from __future__ import annotations
+
+import click
+
+from dangjian.cli.options import db_option
+
+
+@click.command()
+@db_option
+@click.option("-h", "--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "-p",
+    "--port",
+    default=8001,
+    show_default=True,
+    type=int,
+    envvar="PORT",
+    help="Port to listen on (env PORT).",
+)
+@click.option(
+    "--metadata",
+    "metadata_path",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Datasette metadata YAML (default: the project's metadata.yml).",
+)
+def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None:
+    """Serve the database in Datasette, as /news.
+
+    \b
+    Example:
+        dangjian serve --port 8001
+        curl 'http://127.0.0.1:8001/news/articles.json?_shape=array&_size=5'
+    """
+    import uvicorn
+    from datasette.cli import run_sync
+
+    from dangjian.serve import make_datasette
+
+    ds = make_datasette(db_path, metadata_path)
+    run_sync(ds.invoke_startup)
+    click.echo(f"Datasette: http://{host}:{port}/news/articles", err=True)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
