@@ -1,4 +1,10 @@
-"""Datasette wiring: serve a news database as ``news`` with the project's metadata."""
+"""Datasette wiring: serve a news database as ``news`` with the project's metadata and settings.
+
+``dangjian serve`` is plain Datasette with two files: the metadata (``metadata.yml``) and the
+settings (``datasette.yaml``), the same files docs/api.md's plain ``datasette`` command uses.
+The ``dangjian`` plugin (pipeline/web/plugin.py) recognises the database by its schema, not
+by this name.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from datasette.app import Datasette
+from datasette.app import DEFAULT_SETTINGS, Datasette
 from datasette.database import Database
 
 from pipeline.errors import StoreError
+from pipeline.web import CONFIG, METADATA
 
-# A link to the top-level metadata.yml in a checkout, a copy in an installed package.
-DEFAULT_METADATA = Path(__file__).with_name("metadata.yml")
+DEFAULT_METADATA = METADATA
+DEFAULT_CONFIG = CONFIG
 DATABASE_NAME = "news"
-# Settings we ship (issue 5). Facet suggestions would scan every row a search matches, so they
-# are off; queries get room to spare, facets give up early (Datasette then shows them as timed
-# out, never a 400 page), and the plugin skips the count of searches with very many matches.
-DEFAULT_SETTINGS: dict[str, Any] = {
-    "suggest_facets": False,
-    "sql_time_limit_ms": 3000,
-    "facet_time_limit_ms": 200,
-}
+
+
+def load_settings(config_path: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
+    """The ``settings:`` block of a Datasette configuration file (``datasette.yaml``)."""
+    config_path = Path(config_path)
+    if not config_path.exists():
+        return {}
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
+    settings = config.get("settings") or {}
+    unknown = sorted(set(settings) - set(DEFAULT_SETTINGS))
+    if unknown:
+        raise StoreError(f"{config_path}: unknown Datasette settings {', '.join(unknown)}")
+    return settings
 
 
 def make_datasette(
@@ -34,7 +46,7 @@ def make_datasette(
     Args:
         db_path: an existing news database (created by ``dangjian crawl``).
         metadata_path: the metadata YAML; the repository's ``metadata.yml`` by default.
-        settings: extra Datasette settings.
+        settings: Datasette settings on top of those in ``datasette.yaml``.
     """
     db_path = Path(db_path)
     if not db_path.exists():
@@ -43,7 +55,7 @@ def make_datasette(
     metadata = (
         yaml.safe_load(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
     )
-    # The metadata describes the database as "news" whatever the file is called.
-    ds = Datasette([], metadata=metadata, settings={**DEFAULT_SETTINGS, **(settings or {})})
+    # The URLs say /news whatever the file is called (tests and docs use /news/articles).
+    ds = Datasette([], metadata=metadata, settings={**load_settings(), **(settings or {})})
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds

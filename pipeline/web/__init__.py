@@ -1,1 +1,8 @@
 """The Datasette plugin, its templates and static files: how analysts see the database."""
+
+from pathlib import Path
+
+# Datasette's two files, as links to the top-level files in a checkout and copies in an
+# installed package: the metadata (tables, facets, canned queries) and the settings.
+METADATA = Path(__file__).with_name("metadata.yml")
+CONFIG = Path(__file__).with_name("datasette.yaml")

@@ -17,28 +17,50 @@ only about ``20 × articles / matches`` rows are looked at. Counting or faceting
 would still visit every match, so for more than ``search_many_matches`` matches the page says
 "more than N" and skips the exact count and the default facets (``asgi_wrapper``); facets the
 user asks for with ``_facet=`` still run, within their time limit.
+
+Which databases are ours: any database whose schema has what the plugin needs (an ``articles``
+table with the columns it reads, and the ``articles_fts`` index), whatever the file is called.
+Each database is checked once, when Datasette starts (or when first seen), so
+``datasette party.db`` works like ``dangjian serve`` (which serves its database as ``news``).
+
+Metadata: ``metadata.yml`` (packaged beside this module) describes our schema under
+``databases.news``. Datasette keys that block by database name, so ``get_metadata`` supplies it
+to every database of ours under that database's own name: its table descriptions, facets,
+sort orders and canned queries. Metadata given with ``-m`` is applied on top (Datasette merges
+local metadata after plugins'), so ``datasette data/news.db -m metadata.yml`` sees the same
+block twice and a user's own file can still override any of it. Settings are not metadata in
+Datasette 0.65; they live in ``datasette.yaml`` (see docs/api.md, "Plain Datasette").
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import sqlite3
 import urllib.parse
+import weakref
 from pathlib import Path
 from typing import Any
 
+import yaml
 from datasette import hookimpl
 from datasette.filters import FilterArguments
-from datasette.utils import escape_sqlite
+from datasette.utils import escape_sqlite, tilde_decode
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
 from pipeline.store import search
+from pipeline.web import METADATA
 
 PARAGRAPH_COLUMNS = ("text", "text_original")
 SNIPPET_COLUMNS = ("snippet", "title_snippet")
 STATIC = Path(__file__).with_name("static")
 STATIC_URL = "/-/dangjian/"
 SEARCH_TABLE = "articles"
+# What makes a database ours: the tables and the articles columns the plugin reads.
+ARTICLE_COLUMNS = frozenset({"id", "url", "title", "text", "published"})
+# The block of metadata.yml (pipeline.web.METADATA) that describes our schema.
+METADATA_DATABASE = "news"
 # Plan thresholds (matches found with a capped count): see the module docstring and
 # bench/bench_search.py for the figures behind them.
 FEW_MATCHES = 2_000
@@ -46,26 +68,89 @@ MANY_MATCHES = 10_000  # at least this many ...
 MANY_MATCHES_PER = 100  # ... and more than one article in this many
 
 
-def _has_search_index(conn: sqlite3.Connection) -> bool:
+def is_news_database(conn: sqlite3.Connection) -> bool:
+    """True when the database has our schema: ``articles`` (with the columns we read) and its
+    bigram index ``articles_fts``."""
     try:
-        return (
-            conn.execute(
-                "select 1 from sqlite_master where type = 'table' and name = ?", [search.FTS_TABLE]
-            ).fetchone()
-            is not None
-        )
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "select name from sqlite_master where type = 'table' and name in (?, ?)",
+                [SEARCH_TABLE, search.FTS_TABLE],
+            )
+        }
+        if tables != {SEARCH_TABLE, search.FTS_TABLE}:
+            return False
+        columns = {row[1] for row in conn.execute(f"pragma table_info({SEARCH_TABLE})")}
+        return ARTICLE_COLUMNS <= columns
     except sqlite3.Error:
         return False
 
 
+# Per Datasette instance: database name -> whether it is ours (see _is_ours).
+_OURS: weakref.WeakKeyDictionary[Any, dict[str, bool]] = weakref.WeakKeyDictionary()
+
+
+def _is_ours(datasette: Any, database: str | None) -> bool:
+    """Whether Datasette's database ``database`` has our schema, checked once and remembered.
+
+    ``startup`` checks every database off the event loop; a database added later is checked
+    here, synchronously, the first time it is asked about (one query on sqlite_master).
+    """
+    if not database:
+        return False
+    known = _OURS.setdefault(datasette, {})
+    if database not in known:
+        db = datasette.databases.get(database)
+        if db is None:
+            return False
+        conn = db.connect()
+        try:
+            known[database] = is_news_database(conn)
+        finally:
+            conn.close()
+    return known[database]
+
+
+@hookimpl
+def startup(datasette: Any) -> Any:
+    async def inner() -> None:
+        known = _OURS.setdefault(datasette, {})
+        for name, db in list(datasette.databases.items()):
+            known[name] = await db.execute_fn(is_news_database)
+
+    return inner
+
+
+@functools.cache
+def _database_metadata_json() -> str:
+    if not METADATA.exists():
+        return "{}"
+    metadata = yaml.safe_load(METADATA.read_text(encoding="utf-8")) or {}
+    block = (metadata.get("databases") or {}).get(METADATA_DATABASE) or {}
+    return json.dumps(block, ensure_ascii=False)
+
+
+@hookimpl
+def get_metadata(datasette: Any, key: str | None, database: str | None, table: Any) -> Any:
+    """Our ``databases.news`` block of metadata.yml, for each of our databases by its name."""
+    names = [database] if database else list(datasette.databases)
+    ours = [name for name in names if _is_ours(datasette, name)]
+    if not ours:
+        return None
+    # A fresh copy each time: Datasette merges the local metadata into what we return.
+    text = _database_metadata_json()
+    return {"databases": {name: json.loads(text) for name in ours}}
+
+
 @hookimpl(trylast=True)
 def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
-    """Register the search SQL functions on connections to databases with our index.
+    """Register the search SQL functions on connections to databases with our schema.
 
     ``trylast`` so this runs after Datasette's own ``prepare_connection`` and our
     ``escape_fts`` replaces its stock one (which quotes each word as a phrase of one token).
     """
-    if not _has_search_index(conn):
+    if not is_news_database(conn):
         return
     conn.create_function("escape_fts", 1, _match, deterministic=True)
     conn.create_function("dangjian_match", 1, _match, deterministic=True)
@@ -75,13 +160,11 @@ def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
 @hookimpl(trylast=True)
 def filters_from_request(request: Any, database: str, table: str, datasette: Any) -> Any:
     """Handle ``?_search=`` and ``?_search_<column>=`` on the articles table (see docstring)."""
-    if table != SEARCH_TABLE:
+    if table != SEARCH_TABLE or not _is_ours(datasette, database):
         return None
 
     async def inner() -> FilterArguments | None:
         db = datasette.get_database(database)
-        if not await db.table_exists(search.FTS_TABLE):
-            return None
         args = {
             k: request.args[k]
             for k in request.args
@@ -158,10 +241,10 @@ def asgi_wrapper(datasette: Any) -> Any:
 
     def wrap(app: Any) -> Any:
         async def lean_huge_searches(scope: dict, receive: Any, send: Any) -> None:
-            if scope.get("type") == "http" and scope.get("path", "").startswith(
-                "/news/" + SEARCH_TABLE
-            ):
-                scope = await _lean_scope(datasette, scope)
+            if scope.get("type") == "http":
+                database = _articles_page_database(datasette, scope.get("path", ""))
+                if database is not None:
+                    scope = await _lean_scope(datasette, scope, database)
             await app(scope, receive, send)
 
         return lean_huge_searches
@@ -169,9 +252,24 @@ def asgi_wrapper(datasette: Any) -> Any:
     return wrap
 
 
-async def _lean_scope(datasette: Any, scope: dict) -> dict:
-    if scope["path"].rstrip("/") not in {f"/news/{SEARCH_TABLE}", f"/news/{SEARCH_TABLE}.json"}:
-        return scope
+def _articles_page_database(datasette: Any, path: str) -> str | None:
+    """The database of an ``/<database>/articles`` (or ``.json``) path, if it is ours."""
+    if not path.rstrip("/").endswith((f"/{SEARCH_TABLE}", f"/{SEARCH_TABLE}.json")):
+        return None
+    base = datasette.setting("base_url") or "/"
+    if not path.startswith(base):
+        return None
+    parts = path[len(base) :].strip("/").split("/")
+    if len(parts) != 2:
+        return None
+    try:
+        database = datasette.get_database(route=tilde_decode(parts[0])).name
+    except KeyError:
+        return None
+    return database if _is_ours(datasette, database) else None
+
+
+async def _lean_scope(datasette: Any, scope: dict, database: str) -> dict:
     pairs = urllib.parse.parse_qsl(
         scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
     )
@@ -184,13 +282,8 @@ async def _lean_scope(datasette: Any, scope: dict) -> dict:
     ]
     if not searches or "_nocount" in names:
         return scope
-    try:
-        db = datasette.get_database("news")
-    except KeyError:
-        return scope
-    if not await db.table_exists(search.FTS_TABLE):
-        return scope
-    config = datasette.plugin_config("dangjian", database="news", table=SEARCH_TABLE) or {}
+    db = datasette.get_database(database)
+    config = datasette.plugin_config("dangjian", database=database, table=SEARCH_TABLE) or {}
     many = await _many(db, config)
     for key, query in searches:
         target = search.FTS_TABLE if key == "_search" else key[len("_search_") :]
@@ -221,10 +314,10 @@ def _marked(value: str) -> Markup:
 
 @hookimpl
 def render_cell(
-    row: Any, value: Any, column: str, table: str | None, database: str
+    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
 ) -> Markup | None:
     """Show bodies as paragraphs, titles as links to the original, snippets highlighted."""
-    if database != "news" or not isinstance(value, str):
+    if not isinstance(value, str) or not _is_ours(datasette, database):
         return None
     if column in SNIPPET_COLUMNS:
         return _marked(value)
@@ -260,8 +353,8 @@ def extra_css_urls() -> list[str]:
 
 
 @hookimpl
-def extra_js_urls(database: str | None, table: str | None) -> list[str]:
+def extra_js_urls(database: str | None, table: str | None, datasette: Any) -> list[str]:
     # Hides machine-only columns and highlights the ?_search= terms (articles.js).
-    if database == "news" and table == "articles":
+    if table == SEARCH_TABLE and _is_ours(datasette, database):
         return [STATIC_URL + "articles.js"]
     return []
