@@ -51,6 +51,9 @@ class IngestOptions:
         exit_when_done: stop once every run is finished (queue empty, no live worker, all
             entries committed) instead of waiting for the next run.
         max_entries: stop after this many entries (0: no limit); for benchmarks.
+        max_deliveries: an entry whose processing raised this many times (across restarts)
+            goes to the dead-letter stream ``<prefix>:dead`` with its reason, never retried
+            forever.
         health: alert thresholds and webhook (``DANGJIAN_HEALTH_*`` and
             ``DANGJIAN_ALERT_WEBHOOK`` from the environment by default).
     """
@@ -60,6 +63,7 @@ class IngestOptions:
     block_ms: int = 1000
     exit_when_done: bool = False
     max_entries: int = 0
+    max_deliveries: int = 3
     health: HealthOptions = field(default_factory=lambda: HealthOptions.from_settings(os.environ))
 
 
@@ -153,7 +157,13 @@ class StreamIngester:
         done = []
         for entry_id, fields in entries:
             if fields:  # a pending entry trimmed away has no fields: nothing to do
-                self.ingest_entry(fields)
+                try:
+                    self.ingest_entry(fields)
+                except Exception as exc:
+                    # ingest_page records a poison page itself; what reaches here could not
+                    # even be recorded. Retried on restart, then parked, never forever.
+                    if not self._dead_letter(entry_id, fields, exc):
+                        raise
             done.append(entry_id)
             self.stats.entries += 1
         if done:
@@ -163,6 +173,41 @@ class StreamIngester:
         if start == "0" and len(entries) == self.options.batch:
             return len(entries) + self._drain("0")
         return len(entries)
+
+    def _dead_letter(self, entry_id: bytes, fields: dict[bytes, bytes], exc: Exception) -> bool:
+        """Park an entry whose processing has failed ``max_deliveries`` times.
+
+        Failures are counted per entry in Redis (``<prefix>:failed``), across restarts. Returns
+        True when the entry went to the dead-letter stream (it is then acknowledged with its
+        batch); False while it has tries left, so the ingester stops and a restart retries it.
+        """
+        failures = int(self.server.hincrby(self.keys.failed_entries, entry_id, 1))
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        if failures < self.options.max_deliveries:
+            logger.error(
+                "entry %s failed (try %d of %d): %s",
+                entry_id,
+                failures,
+                self.options.max_deliveries,
+                reason,
+            )
+            return False
+        pipe = self.server.pipeline(transaction=True)
+        pipe.xadd(
+            self.keys.dead_letters,
+            {**fields, b"failed_entry": entry_id, b"reason": reason, b"tries": failures},
+        )
+        pipe.hdel(self.keys.failed_entries, entry_id)
+        pipe.execute()
+        self.stats.outcomes["dead-letter"] += 1
+        logger.error(
+            "entry %s moved to %s after %d tries: %s",
+            entry_id,
+            self.keys.dead_letters,
+            failures,
+            reason,
+        )
+        return True
 
     def ingest_entry(self, fields: dict[bytes, bytes]) -> None:
         """Store one stream entry; each kind in its own SQLite transaction."""

@@ -42,6 +42,16 @@ class RedisKeys:
         return f"{self.prefix}:pages"
 
     @property
+    def dead_letters(self) -> str:
+        """Stream: entries the ingester could not process after several tries, with why."""
+        return f"{self.prefix}:dead"
+
+    @property
+    def failed_entries(self) -> str:
+        """Hash: stream entry id → how many times processing it raised (until parked)."""
+        return f"{self.prefix}:failed"
+
+    @property
     def workers(self) -> str:
         """Set: ids of workers that registered (alive or not; liveness is ``worker(id)``)."""
         return f"{self.prefix}:workers"

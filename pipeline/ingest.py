@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.dedupe import canonical_url, content_hash
+from pipeline.errors import StoreError
 from pipeline.extract import extract_page
 from pipeline.model import ExtractedPage, RawPage
 from pipeline.store import Store
@@ -47,7 +49,9 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
     """Store ``page`` and, when it is an article, its extracted article, in one transaction.
 
     A page that cannot be fetched or parsed is recorded in ``failures`` with the reason;
-    nothing is dropped silently.
+    nothing is dropped silently. A page that makes any stage raise (a *poison* page) has its
+    transaction rolled back and is recorded as a failure of that stage, with the exception
+    type and message, so the crawl, import or ingester goes on with the next page.
 
     Args:
         store: the open database.
@@ -55,7 +59,56 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
 
     Returns:
         The outcome, also written to ``pages.outcome``.
+
+    Raises:
+        StoreError: the failure itself could not be recorded (disk full, database gone):
+            the caller must stop, not go on losing pages.
     """
+    progress = _Progress()
+    try:
+        return _ingest(store, page, progress)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a poison page must never stop the batch
+        reason = f"{type(exc).__name__} in {progress.stage}: {exc}"[:2000]
+        logger.exception("poison page %s (%s)", page.url, reason)
+        try:
+            with store.db.atomic():
+                store.save_page(page, "failure", reason)
+                store.save_failure(
+                    url=page.url,
+                    stage=progress.stage,
+                    reason=reason,
+                    site_id=page.site_id,
+                    run_id=page.run_id,
+                    http_status=page.status,
+                )
+        except Exception as again:
+            raise StoreError(f"cannot record the failure of {page.url}: {again}") from again
+        return Outcome("failure", reason)
+
+
+@dataclass
+class _Progress:
+    """The stage ``_ingest`` is in, so a failure names where it happened."""
+
+    stage: str = "classify"
+
+
+def _inject_fault(stage: str, page: RawPage) -> None:
+    """Raise in ``stage`` for pages whose URL contains a marker (tests only; off by default).
+
+    ``DANGJIAN_FAULT_INJECTION=extract:MARKER`` makes the extract stage raise for those pages,
+    so the tests prove each entry point survives a poison page without editing the extractor.
+    """
+    spec = os.environ.get("DANGJIAN_FAULT_INJECTION", "")
+    where, _, marker = spec.partition(":")
+    if where == stage and marker and marker in page.url:
+        raise RuntimeError(f"injected fault ({spec})")
+
+
+def _ingest(store: Store, page: RawPage, progress: _Progress) -> Outcome:
+    """``ingest_page`` without the poison-page guard."""
     with store.db.atomic():
         outcome = classify_without_extraction(page)
         if outcome is not None:
@@ -74,7 +127,10 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
                     http_status=page.status,
                 )
             return outcome
+        progress.stage = "extract"
+        _inject_fault("extract", page)
         extracted = extract_page(page.body, page.final_url or page.url, page.headers)
+        progress.stage = "store"
         if extracted.error:
             store.save_page(page, "failure", extracted.error)
             store.save_failure(
@@ -92,6 +148,7 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
         page_id = store.save_page(page, "article")
         written = store.save_article(article_row(page, extracted, page_id))
         kind = written.change
+        progress.stage = "dedupe"
         if kind in ("new", "updated"):
             cluster = assign_cluster(store.db, written.article_id)
             if kind == "new" and cluster.joined:
