@@ -58,9 +58,10 @@ USER_AGENT = os.environ.get(
 # Keeps CONCURRENT_REQUESTS_PER_DOMAIN for hosts without a delay (crawler/politeness.py).
 DOWNLOADER = "crawler.politeness.PoliteDownloader"
 DOWNLOADER_MIDDLEWARES = {
-    # Runs after robots.txt (100) and before the download: a request for a host outside
-    # its site's allowed hosts never leaves the machine, redirects included.
-    "crawler.middlewares.HostGuardMiddleware": 110,
+    # Runs before robots.txt (100) and the download: a request for a host outside its
+    # site's allowed hosts never leaves the machine (not even for that host's robots.txt),
+    # redirects included.
+    "crawler.middlewares.HostGuardMiddleware": 90,
     # ETag / Last-Modified of the stored page as If-None-Match / If-Modified-Since.
     "crawler.incremental_crawl.ConditionalRequestMiddleware": 120,
     # Retries wait exponentially longer (Scrapy's own retries at once).
