@@ -40,7 +40,10 @@ class ExtractedPage:
     title: str | None = None
     title_original: str | None = None
     published: str | None = None
-    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` (China local time)."""
+    """``YYYY-MM-DD`` or ``YYYY-MM-DDTHH:MM`` (China local time). On government notices
+    this is the 发布日期 (date of publication), not the 成文日期."""
+    written_date: str | None = None
+    """The 成文日期 of a government document (the date it was signed), ``YYYY-MM-DD``."""
     source: str | None = None
     author: str | None = None
     editor: str | None = None

@@ -33,6 +33,7 @@ WIDGET_RE = re.compile(
     r"|^[【\[(（]?\s*(打印(本页|文章|此页)?|关闭(窗口|本页)?|返回顶部|收藏|纠错|我要纠错|分享(到)?)\s*[\]】)）]?"
     r"|扫一扫|扫码|二维码|用微信扫描|微信扫描"
     r"|^(APP|客户端)下载|^下载.{0,8}(APP|客户端)|^打开.{0,6}(APP|客户端)"
+    r"|^(语音)?播报文章|^(阅读剩余全文|阅读全文|展开全文|点击展开全文)"
     r"|^(浏览次数|点击数|阅读数|访问量|浏览量)\s*[:：]"
     r"|^\[?\s*(打印|关闭)\s*\]?\s*\[?\s*(打印|关闭)\s*\]?$",
 )
@@ -46,15 +47,28 @@ STOP_HEADING_RE = re.compile(
     r"^[•·●\-\s]*(为你推荐|猜你喜欢|相关新闻|相关阅读|相关文章|相关链接|相关稿件|热点推荐|热门推荐|"
     r"即时新闻|推荐阅读|精彩推荐|热门文章|热点新闻|延伸阅读|更多新闻|最新新闻|最新文章|"
     r"往期回顾|图片新闻|专题推荐|公益播报)\s*[:：>》]*\s*$"
+    # The comment thread under the article: "评论13", "网友评论", "全部评论(25)".
+    r"|^(网友评论|全部评论|热门评论|最新评论|评论)\s*[(（]?\s*\d*\s*[)）]?\s*(条)?$"
 )
 # Footers: drop them and everything after.
 FOOTER_RE = re.compile(
     r"^\s*(主办单位|主办|承办单位|承办|协办单位|技术支持|版权所有|版权声明|网站声明|免责声明|"
-    r"联系电话|网站标识码|地址|馆址)\s*[:：]"
+    r"平台声明|特别声明|联系电话|网站标识码|地址|馆址)\s*[:：]"
     r"|ICP备|ICP证|公网安备|网站标识码|版权所有|Copyright|\(c\)\s*\d{4}|©"
-    r"|(关于我们|联系我们|网站地图|网站声明|使用帮助)\s*[|｜]",
+    r"|(关于我们|联系我们|网站地图|网站声明|使用帮助)\s*[|｜]"
+    r"|未经.{0,12}(许可|授权|同意).{0,12}(转载|使用|复制|摘编)"
+    r"|^Notice: The content above"
+    # Self-media platforms (网易号, 搜狐号, 快传号): "本平台仅提供信息存储服务".
+    r"|仅提供信息存储(空间)?服务",
     re.I,
 )
+# Footer lines that a government notice also carries as content ("联系电话：0431-…" in a
+# clause, "地址：…" of the office to apply to): they end the body only when no prose follows.
+CONTACT_RE = re.compile(r"^\s*(联系电话|地址)\s*[:：]")
+# Lines of a list of other articles: a date or time alone, or a teaser cut with "...".
+DATE_ONLY_RE = re.compile(r"^[\d\s:：\-/.年月日时分]{8,25}$")
+TEASER_END = ("...", "…", "……")
+LIST_MARKS = "-•·●▪◆■□○◇>》 "
 # A magazine issue line on aggregator sites: "紫光阁 2021年10期" names the source.
 ISSUE_LINE_RE = re.compile(
     r"^(?P<source>[^\s\d]{2,16})\s*(?:19|20)\d{2}\s*年\s*(?:第\s*)?\d{1,2}\s*期$"
@@ -153,15 +167,18 @@ def clean_paragraphs(
     """
     result = Cleaned()
     seen_prose = False
-    for original, text in zip(originals, simplified, strict=True):
+    for index, (original, text) in enumerate(zip(originals, simplified, strict=True)):
         text = text.strip()
         if not text:
             continue
         head = not seen_prose
         stop = is_stop_line(text)
         if seen_prose and stop:
-            result.dropped.append(text)
-            break
+            if CONTACT_RE.match(text) and any(is_prose(later) for later in simplified[index + 1 :]):
+                stop = False  # a notice's contact clause: the text goes on
+            else:
+                result.dropped.append(text)
+                break
         drop = False
         if PUNCTUATION_ONLY_RE.match(text):
             drop = True
@@ -206,4 +223,50 @@ def clean_paragraphs(
         result.paragraphs.append(original)
         result.simplified.append(text)
         seen_prose = seen_prose or is_prose(text)
+    trim_trailing_list(result, link_texts)
     return result
+
+
+def is_list_line(text: str, link_texts: Container[str]) -> bool:
+    """Tell whether a paragraph reads as an entry of a list of other articles.
+
+    That is a link's whole text (after list bullets and a date), a linked headline of 8
+    characters or more followed by its summary, a date alone, or a teaser cut short with
+    "..." (``…将于...``).
+    """
+    stripped = text.strip(LIST_MARKS)
+    if DATE_ONLY_RE.match(stripped) or stripped.endswith(TEASER_END) and len(stripped) <= 200:
+        return True
+    undated = DATE_RE.sub("", stripped, count=1).strip(LIST_MARKS)
+    if not undated:
+        return False
+    if stripped in link_texts or undated in link_texts:
+        return True
+    # A linked headline followed by its summary, run together ("- 标题 摘要…").
+    return any(undated[:size] in link_texts for size in range(min(len(undated), 60), 7, -1))
+
+
+def trim_trailing_list(cleaned: Cleaned, link_texts: Container[str]) -> None:
+    """Drop a list of other articles that ends the body, with its heading.
+
+    Walking back from the last paragraph, list lines (:func:`is_list_line`) and short lines
+    without a sentence (a heading such as 健康资讯推荐, a 举报 widget) are taken off until a
+    paragraph of the text is met (a line over a date alone is an entry of a dated list, however
+    long); they are dropped when three or more of them are list lines. A signature and its
+    date ending a notice are short lines too, but only one of them is a list line.
+    """
+    cut, listed = len(cleaned.simplified), 0
+    for index in range(len(cleaned.simplified) - 1, -1, -1):
+        text = cleaned.simplified[index]
+        if is_list_line(text, link_texts):
+            listed += 1
+        elif cut == index + 1 < len(cleaned.simplified) and DATE_ONLY_RE.match(
+            cleaned.simplified[cut].strip(LIST_MARKS)
+        ):
+            pass  # a summary over its date: one entry of a dated list
+        elif len(text) > 20 or SENTENCE_END_RE.search(text):
+            break
+        cut = index
+    if listed >= 3 and cut > 0:
+        cleaned.dropped.extend(cleaned.simplified[cut:])
+        del cleaned.paragraphs[cut:], cleaned.simplified[cut:]

@@ -13,6 +13,8 @@ from pipeline.extract.dates import parse_date
 
 # Labels of info and credit lines, longest first so that 责任编辑 wins over 编辑.
 LABELS: dict[str, tuple[str, ...]] = {
+    # The date a government document was signed; its publication date is 发布日期.
+    "written": ("成文日期", "成文时间", "印发日期"),
     "published": (
         "发布时间",
         "发布日期",
@@ -91,6 +93,8 @@ class Credits:
     """Fields found in an info line, a credit line or a byline."""
 
     published: str | None = None
+    written: str | None = None
+    """成文日期, the date a government document was signed."""
     source: str | None = None
     authors: list[str] = field(default_factory=list)
     editors: list[str] = field(default_factory=list)
@@ -102,6 +106,7 @@ class Credits:
     def merge(self, other: Credits) -> None:
         """Fill empty fields and extend name lists from ``other``."""
         self.published = self.published or other.published
+        self.written = self.written or other.written
         self.source = self.source or other.source
         self.authors = merge_names(self.authors, other.authors)
         self.editors = merge_names(self.editors, other.editors)
@@ -182,6 +187,8 @@ def parse_info_line(text: str) -> Credits:
         kind = LABEL_KIND[match.group(1)]
         if kind == "published":
             credits.published = credits.published or parse_date(raw)
+        elif kind == "written":
+            credits.written = credits.written or parse_date(raw)
         elif kind == "source" and value:
             credits.source = credits.source or value
         elif kind == "author" and value and not parse_date(value):
@@ -190,7 +197,7 @@ def parse_info_line(text: str) -> Credits:
             credits.editors = merge_names(credits.editors, split_names(value))
         rest = raw.strip()[len(value) :] if raw.strip().startswith(value) else ""
         leftover.append(rest)
-    if credits.published is None:
+    if credits.published is None and credits.written is None:
         credits.published = parse_date(text)
     credits.leftover = " ".join(part.strip() for part in leftover if part.strip())
     # "2023-08-01 07:50 | 来源：浙江日报 | 记者 陈昊 通讯员 张彬": an unlabelled byline segment.
@@ -220,7 +227,7 @@ def is_credit_line(text: str) -> bool:
     if not matches or stripped[: matches[0].start()].strip(" 【[(（"):
         return False
     # "时间:5月1日 地点:市民之家" is the content of a notice, not a credit.
-    if any(LABEL_KIND[match.group(1)] == "published" for match in matches):
+    if any(LABEL_KIND[match.group(1)] in ("published", "written") for match in matches):
         return False
     for index, match in enumerate(matches):
         end = matches[index + 1].start() if index + 1 < len(matches) else len(stripped)

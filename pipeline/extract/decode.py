@@ -2,10 +2,13 @@
 
 Chinese government sites serve UTF-8, GBK, GB2312 and the odd Big5 page, and a page that was
 re-saved in another encoding often keeps its old ``<meta charset>``. The order of evidence is:
-HTTP charset, BOM, valid UTF-8, ``<meta>`` charset, GB18030, then charset_normalizer. GB2312
-and GBK are always read as GB18030 (its superset), as w3lib does. Nothing is ever decoded with
-``errors="ignore"``: when no encoding fits, the closest one is used with replacement
-characters and the result is marked ``lossy``.
+BOM, HTTP charset, valid UTF-8, ``<meta>`` charset, GB18030, then charset_normalizer (a BOM
+wins over the header, as in the WHATWG encoding sniffing algorithm: a UTF-16 page served
+as ``charset=iso-8859-1`` is still UTF-16). GB2312 and GBK are always read as GB18030 (its
+superset), as w3lib does. Nothing is ever decoded with ``errors="ignore"``: when no encoding
+fits, the closest one is used with replacement characters and the result is marked ``lossy``;
+bytes that are not text (binary files, random bytes) or that no encoding reads without
+replacing a large share of them raise :class:`~pipeline.errors.DecodeError` instead.
 """
 
 from __future__ import annotations
@@ -63,6 +66,16 @@ META_CHARSET_RE = re.compile(
 # Share of replacement characters under which a failed UTF-8 decode is still taken as UTF-8
 # with a few bad bytes (a GBK page read as UTF-8 is replacement characters throughout).
 NEARLY_UTF8_RATIO = 0.005
+# C0 control bytes other than tab, newline, form feed, carriage return and ESC (ISO-2022):
+# no HTML page holds them, and no legacy Chinese encoding uses them inside a character
+# (GBK and Big5 trail bytes are >= 0x40, UTF-8 continuation bytes >= 0x80).
+CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+NOT_CONTROL = bytes(b for b in range(256) if b not in CONTROL_BYTES)
+# Share of control bytes above which a body is binary: random bytes have about 10 %.
+MAX_CONTROL_RATIO = 0.01
+# Share of replacement characters above which a lossy decode is given up as undecodable.
+MAX_LOSSY_RATIO = 0.05
+SNIFF_BYTES = 65536
 
 
 @dataclass(frozen=True)
@@ -115,24 +128,26 @@ def find_meta_charset(body: bytes) -> str | None:
 
 
 def is_binary(body: bytes, declared: str | None = None) -> bool:
-    """Tell whether bytes are a non-HTML document (PDF, Office, image) or NUL-heavy junk.
+    """Tell whether bytes are a non-HTML document (PDF, Office, image) or not text at all.
 
     Args:
         body: The page bytes.
         declared: The encoding declared by HTTP, if any (UTF-16/32 legitimately hold NULs).
 
     Returns:
-        True when the bytes should not be decoded as a web page.
+        True when the bytes should not be decoded as a web page: a known file signature, or
+        more than 1 % of control bytes in the first 64 KiB (random bytes have about 10 %).
     """
     head = body[:4096].lstrip()
     if head.startswith(BINARY_SIGNATURES):
         return True
-    if declared and declared.startswith("utf-16") or declared and declared.startswith("utf-32"):
+    if declared and declared.startswith(("utf-16", "utf-32")):
         return False
-    if any(body.startswith(bom) for bom, name in BOMS if name.startswith("utf-")):
+    if any(body.startswith(bom) for bom, name in BOMS if name.startswith(("utf-16", "utf-32"))):
         return False
-    sample = body[:4096]
-    return sample.count(0) > max(2, len(sample) // 100)
+    sample = body[:SNIFF_BYTES]
+    controls = len(sample.translate(None, NOT_CONTROL))
+    return controls > max(2, MAX_CONTROL_RATIO * len(sample))
 
 
 def _try(body: bytes, encoding: str | None) -> str | None:
@@ -160,13 +175,20 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
         The text, the codec used, whether replacement was needed, and which evidence decided.
 
     Raises:
-        DecodeError: When the body is empty or is not text (PDF, image, NUL-heavy bytes).
+        DecodeError: When the body is empty, is not text (PDF, image, control bytes), or no
+            encoding reads it without replacing more than 5 % of it.
     """
     if not body or not body.strip():
         raise DecodeError("empty body: nothing to decode")
     http = find_http_charset(content_type)
     if is_binary(body, http):
-        raise DecodeError(f"binary body ({body[:8]!r}...): not an HTML page")
+        raise DecodeError(
+            f"binary body ({body[:8]!r}...): not an HTML page (a file signature or control bytes)"
+        )
+    for bom, name in BOMS:
+        if body.startswith(bom):
+            text, bad = _replacements(body[len(bom) :], name)
+            return _checked(Decoded(text, name, bad > 0, "bom"), bad)
 
     is_utf8 = _try(body, "utf-8")
     if http:
@@ -177,10 +199,6 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
             is_utf8 is not None and http != "utf-8" and not body.isascii()
         ):
             return Decoded(text, http, False, "http")
-    for bom, name in BOMS:
-        if body.startswith(bom):
-            text, bad = _replacements(body[len(bom) :], name)
-            return Decoded(text, name, bad > 0, "bom")
     if is_utf8 is not None:
         return Decoded(is_utf8, "utf-8", False, "utf-8")
 
@@ -208,4 +226,15 @@ def decode_html(body: bytes, content_type: str | None = None) -> Decoded:
     scored = [(_replacements(body, enc), enc, how) for enc, how in candidates if enc]
     (text, bad), encoding, method = min(scored, key=lambda item: item[0][1])
     logger.warning("lossy %s decode: %d replacement character(s)", encoding, bad)
-    return Decoded(text, encoding, True, method)
+    return _checked(Decoded(text, encoding, True, method), bad)
+
+
+def _checked(decoded: Decoded, bad: int) -> Decoded:
+    """Give up on a decode that had to replace more than 5 % of the characters."""
+    if bad > MAX_LOSSY_RATIO * max(1, len(decoded.text)):
+        raise DecodeError(
+            f"undecodable: {bad} of {len(decoded.text)} characters could not be read as "
+            f"{decoded.encoding} or any other encoding tried (pass the right charset in the "
+            "Content-Type header if the page declares none)"
+        )
+    return decoded

@@ -210,7 +210,9 @@ def find_info_credits(
     start = order.get(title_element, -1) if title_element is not None else -1
     stop = len(order)
     if body_element is not None:
-        stop = order[body_element]
+        # .get: an element from another tree (a copy) must not end the extraction with a
+        # KeyError, as it once did on a government page.
+        stop = order.get(body_element, stop)
         if start >= stop:
             start = -1
     credits = Credits()
@@ -218,7 +220,7 @@ def find_info_credits(
     title_ancestors = set(title_element.iterancestors()) if title_element is not None else set()
     in_text = False
     for element in tree.iter("div", "p", "span", "td", "li", "h5", "h6", "em", "font", "small"):
-        position = order[element]
+        position = order.get(element, -1)
         if position <= start or element in title_ancestors:
             continue
         text = text_of(element)
@@ -267,13 +269,13 @@ def _credits_from_classes(
     """Read unlabelled date and author spans (``<span class="date">``) near the title."""
     credits = Credits()
     for element in selectors.DATE_ELEMENT_XPATH(tree):
-        if start < order[element] < stop and len(text_of(element)) <= 60:
+        if start < order.get(element, -1) < stop and len(text_of(element)) <= 60:
             credits.published = parse_date(text_of(element))
             if credits.published:
                 break
     for element in selectors.AUTHOR_ELEMENT_XPATH(tree):
         text = normalise_text(text_of(element))
-        if start < order[element] < stop and 0 < len(text) <= 30:
+        if start < order.get(element, -1) < stop and 0 < len(text) <= 30:
             credits.authors = merge_names(
                 credits.authors, split_names(text.split("：")[-1].split(":")[-1])
             )
@@ -305,3 +307,59 @@ def extract_keywords(tree: HtmlElement, meta: dict[str, str]) -> str | None:
         if words and len(words) <= 20:
             return ",".join(dict.fromkeys(words))
     return None
+
+
+# --- 政府信息公开 index tables -------------------------------------------------------------
+
+# Labels of the index table printed above a government document, by field. Whitespace inside
+# a label is ignored ("文　　号").
+DISCLOSURE_LABELS: dict[str, tuple[str, ...]] = {
+    "index_no": ("索引号",),
+    "subject": ("主题分类", "信息分类", "分类"),
+    "issuer": ("发文机关", "发布机构", "发文单位", "发布单位", "公开责任部门"),
+    "doc_no": ("发文字号", "文号"),
+    "written": ("成文日期", "成文时间", "印发日期"),
+    "published": ("发布日期", "发布时间", "公开日期"),
+    "validity": ("有效性",),
+}
+DISCLOSURE_KIND = {label: kind for kind, labels in DISCLOSURE_LABELS.items() for label in labels}
+DISCLOSURE_LABEL_RE = re.compile(
+    r"^\s*(?P<label>"
+    + "|".join(r"\s*".join(label) for label in sorted(DISCLOSURE_KIND, key=len, reverse=True))
+    + r")\s*[:：]?(?P<value>.*)$",
+    re.S,
+)
+DISCLOSURE_TAGS = ("td", "th", "li", "span", "p", "div", "dt", "dd", "b", "strong", "label", "em")
+
+
+def read_disclosure_table(tree: HtmlElement) -> dict[str, str]:
+    """Read the index table of a 政府信息公开 page (索引号, 发文机关, 文号, 成文日期, 发布日期...).
+
+    A label and its value sit in one cell (``<td>成文日期：2023-03-01</td>``) or in two
+    neighbouring ones (``<th>成文日期</th><td>2023-03-01</td>``). Two labels at least must be
+    found (索引号 and 发布日期, say) for the block to count as such a table, so that a lone
+    ``发布时间`` in an info line is left to :func:`find_info_credits`.
+
+    Args:
+        tree: The parsed page.
+
+    Returns:
+        Field → value, e.g. ``{"written": "2023-03-01", "published": "2023-03-06"}``; empty
+        when the page has no such table.
+    """
+    found: dict[str, str] = {}
+    for element in tree.iter(*DISCLOSURE_TAGS):
+        text = element.text_content()
+        if len(text) > 80:
+            continue
+        match = DISCLOSURE_LABEL_RE.match(text)
+        if match is None:
+            continue
+        kind = DISCLOSURE_KIND["".join(match.group("label").split())]
+        value = " ".join(match.group("value").split()).strip(" :：")
+        if not value:
+            sibling = element.getnext()
+            value = " ".join(sibling.text_content().split()) if sibling is not None else ""
+        if value and kind not in found and len(value) <= 60:
+            found[kind] = value
+    return found if len(found) >= 2 and ("index_no" in found or "written" in found) else {}

@@ -1,4 +1,4 @@
-"""Page kinds: column (list) pages and attachment-only pages are not articles."""
+"""Page kinds: column (list) pages, attachment-only pages and garbage are not articles."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ PAGE_NUMBERS_RE = re.compile(r"^(\d+\s+){2,}\d+")
 ATTACHMENT_LINE_RE = re.compile(
     r"^(相关)?附件\s*\d*\s*[:：]?|\.(pdf|docx?|xlsx?|wps|ofd|zip|rar|pptx?)\s*$", re.I
 )
+
+# Characters of Chinese or Latin prose: Han, ASCII, Latin letters with accents (pinyin tone
+# marks), CJK and general punctuation, full-width forms, and the symbols news text uses.
+PROSE_CHAR_RE = re.compile(
+    r"[\u0020-\u007e\u00a0-\u024f\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u2500-\u27bf"
+    r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\s]"
+)
+HAN_CHARS_RE = re.compile(r"[\u4e00-\u9fff]")
+MAX_REPLACEMENT_SHARE = 0.01
+MIN_PROSE_SHARE = 0.8
+MIN_COMMON_HAN_SHARE = 0.75
+MIN_DISTINCT_HAN = 8
 
 # Thresholds: see ExtractOptions in pipeline/extract/page.py.
 LIST_MIN_LINKS = 8
@@ -96,10 +108,12 @@ def is_list_page(
 
     link_lines = [p for p in paragraphs if is_link_line(p)]
     prose_chars = sum(han_count(p) for p in paragraphs if is_prose(p) and not is_link_line(p))
-    paginated = is_paginated(tree)
-    if prose_chars >= max_prose * (2 if paginated else 1):
+    link_chars = sum(han_count(p) for p in link_lines)
+    # A short news item under a pagination bar is still an article: running text that
+    # outweighs the list lines in the body decides, pagination or not.
+    if prose_chars >= max_prose and prose_chars >= link_chars:
         return False
-    return paginated or len(link_lines) >= 5 or not paragraphs
+    return is_paginated(tree) or len(link_lines) >= 5 or not paragraphs
 
 
 def is_attachment_only(tree: HtmlElement, paragraphs: list[str]) -> bool:
@@ -107,3 +121,38 @@ def is_attachment_only(tree: HtmlElement, paragraphs: list[str]) -> bool:
     rest = [p for p in paragraphs if not ATTACHMENT_LINE_RE.search(p)]
     # The text test first: it settles most pages without a scan of every link.
     return sum(han_count(p) for p in rest) < 30 and selectors.has_attachment_link(tree)
+
+
+def garbage_reason(text: str) -> str | None:
+    """Tell why a body is not prose at all, or None when it reads as Chinese or Latin text.
+
+    Random or binary bytes that got past decoding come out as replacement characters,
+    control and symbol characters, or Han characters drawn evenly from all of GBK (most of
+    them rare: real Simplified Chinese text keeps over 90 % of its Han characters inside
+    GB2312, random GBK pairs about 30 %).
+
+    Args:
+        text: The body in Simplified characters (after normalisation).
+
+    Returns:
+        A reason such as ``garbage: 12% of the text is U+FFFD (undecodable bytes)``, or None.
+    """
+    chars = "".join(text.split())
+    if not chars:
+        return None
+    replaced = chars.count("\ufffd") / len(chars)
+    if replaced > MAX_REPLACEMENT_SHARE:
+        return f"garbage: {replaced:.0%} of the text is U+FFFD (undecodable bytes); wrong charset?"
+    prose = len(PROSE_CHAR_RE.findall(chars)) / len(chars)
+    if prose < MIN_PROSE_SHARE:
+        return f"garbage: only {prose:.0%} of the text is Chinese or Latin prose"
+    han = "".join(HAN_CHARS_RE.findall(chars))
+    if len(han) >= 30:
+        common = 1 - han.encode("gb2312", errors="replace").count(b"?") / len(han)
+        if common < MIN_COMMON_HAN_SHARE:
+            return (
+                f"garbage: only {common:.0%} of its Han characters are common ones (random bytes?)"
+            )
+    if han and len(set(han)) < MIN_DISTINCT_HAN and han_count(text) >= len(chars) / 2:
+        return f"garbage: {len(han)} Han characters but only {len(set(han))} distinct ones"
+    return None
