@@ -1,4 +1,4 @@
-"""Extensions: AutoThrottle that respects per-site delays, and a progress display."""
+"""Extensions: a progress display."""
 
 from __future__ import annotations
 
@@ -10,24 +10,9 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.extensions.throttle import AutoThrottle
 from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
-
-
-class SiteAwareAutoThrottle(AutoThrottle):
-    """AutoThrottle that leaves alone the hosts whose delay the registry sets.
-
-    Stock AutoThrottle raises every slot's delay to at least ``DOWNLOAD_DELAY`` after its
-    first response (robots.txt included), which would override a site's own ``delay``.
-    """
-
-    def _response_downloaded(self, response: Any, request: Any, spider: Any = None) -> None:
-        key = request.meta.get("download_slot")
-        if "delay" in self.crawler.engine.downloader.per_slot_settings.get(key, {}):
-            return
-        super()._response_downloaded(response, request, spider)
 
 
 class CrawlProgress:

@@ -19,6 +19,15 @@ DANGJIAN_DB = os.environ.get("DANGJIAN_DB", "data/news.db")
 DANGJIAN_HEALTH_FAILURE_JUMP = 0.2
 DANGJIAN_HEALTH_FAILURE_RATE = 0.3
 DANGJIAN_HEALTH_STALE_RUNS = 5
+# Per-host budget (crawler/politeness.py): requests in flight and the delay between starts,
+# held at the download. The backend keeps the counts: this process's, or (workers) Redis's.
+DANGJIAN_HOST_BUDGET = "crawler.politeness.LocalHostBudget"
+# The handler that downloads once the budget allows (Scrapy's HTTP/1.1 handler).
+DANGJIAN_HOST_BUDGET_HANDLER = "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"
+# Seconds a worker's lease lives unless renewed: a killed worker's place frees itself then.
+DANGJIAN_HOST_BUDGET_LEASE_TTL = 10.0
+# Seconds between two asks of a worker waiting for another worker's lease.
+DANGJIAN_HOST_BUDGET_POLL = 0.05
 # Skip known articles, stop paging at known list pages, send conditional requests.
 DANGJIAN_INCREMENTAL = True
 # Per-site lock files (one crawl of a site at a time); next to the database when empty.
@@ -55,8 +64,11 @@ USER_AGENT = os.environ.get(
 )
 
 # -- components ----------------------------------------------------------------------------
-# Keeps CONCURRENT_REQUESTS_PER_DOMAIN for hosts without a delay (crawler/politeness.py).
-DOWNLOADER = "crawler.politeness.PoliteDownloader"
+# Every http(s) download waits for the per-host budget (DANGJIAN_HOST_BUDGET*).
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.politeness.HostBudgetDownloadHandler",
+    "https": "crawler.politeness.HostBudgetDownloadHandler",
+}
 DOWNLOADER_MIDDLEWARES = {
     # Runs before robots.txt (100) and the download: a request for a host outside its
     # site's allowed hosts never leaves the machine (not even for that host's robots.txt),
@@ -71,8 +83,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.antibot.AntiBotMiddleware": 950,
 }
 EXTENSIONS = {
+    # AUTOTHROTTLE_* is applied per host by the budget (shared by workers), not per slot.
     "scrapy.extensions.throttle.AutoThrottle": None,
-    "crawler.extensions.SiteAwareAutoThrottle": 0,
     "crawler.extensions.CrawlProgress": 500,
 }
 ITEM_PIPELINES = {
