@@ -27,6 +27,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/cog --check docs/cli.md
 
 clean:
 	rm -rf $(VENV) data/news.db data/news.db-wal data/news.db-shm
