@@ -14,13 +14,13 @@ from sample_sites import start_sample_sites
 
 def crawl_once(size: int) -> tuple[int, int, float]:
     """Serve the sample sites at ``size`` articles each, crawl them; return pages, articles, s."""
-    from dangjian.cli import write_sample_registry
+    from sample_sites import write_registry
 
     handle = start_sample_sites(port=0, size=size)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             registry, db = Path(tmp) / "sites.yml", Path(tmp) / "news.db"
-            write_sample_registry(handle.addresses, str(registry), size)
+            write_registry(handle.addresses, str(registry), size)
             started = time.perf_counter()
             subprocess.run(
                 [

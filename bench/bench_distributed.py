@@ -137,7 +137,7 @@ def _ingest(url: str, db: Path) -> tuple[int, float]:
 
 
 def run(quick: bool = False, size: int | None = None) -> str:
-    from dangjian.cli import write_sample_registry
+    from sample_sites import write_registry
 
     size = size or (30 if quick else 300)
     handle = start_sample_sites(port=0, size=size)
@@ -145,7 +145,7 @@ def run(quick: bool = False, size: int | None = None) -> str:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             registry = Path(tmp) / "sites.yml"
-            write_sample_registry(handle.addresses, str(registry), size)
+            write_registry(handle.addresses, str(registry), size)
             redis_proc, url = _start_redis(Path(tmp))
             try:
                 for workers in (1, 2):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .behaviours import Behaviour
@@ -321,3 +322,16 @@ def registry_entries(addresses: dict[str, str], size: int = 30) -> list[dict]:
         for site_id in SAMPLE_SITE_IDS
         if site_id in addresses
     ]
+
+
+def write_registry(addresses: dict[str, str], path: str, size: int = 30) -> None:
+    """Write the registry (``sites.yml``) of the sample sites served at ``addresses`` to ``path``."""
+    import yaml
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(
+        yaml.safe_dump(
+            {"sites": registry_entries(addresses, size)}, allow_unicode=True, sort_keys=False
+        ),
+        encoding="utf-8",
+    )

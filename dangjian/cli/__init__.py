@@ -17,11 +17,11 @@ from dangjian.cli.crawl import crawl, import_
 from dangjian.cli.distributed import enqueue, ingest, worker
 from dangjian.cli.extract import extract, reindex, reprocess
 from dangjian.cli.operations import schedule, status
-from dangjian.cli.sample_sites import demo, sample_sites, write_sample_registry
+from dangjian.cli.sample_sites import demo, sample_sites
 from dangjian.cli.serve import serve
 from pipeline.errors import DangjianError
 
-__all__ = ["cli", "write_sample_registry"]
+__all__ = ["cli"]
 
 
 class DangjianGroup(click.Group):

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import click
 
@@ -58,7 +57,7 @@ def sample_sites(
         dangjian crawl --sample --sites /tmp/sites.yml --db /tmp/news.db
         dangjian sample-sites --behaviour old-district=challenge412
     """
-    from sample_sites import DEFAULT_PORT, start_sample_sites
+    from sample_sites import DEFAULT_PORT, start_sample_sites, write_registry
     from sample_sites.behaviours import parse_behaviour_flags
 
     try:
@@ -69,7 +68,7 @@ def sample_sites(
         port=DEFAULT_PORT if port is None else port, size=size, behaviours=chosen
     )
     if registry_out:
-        write_sample_registry(handle.addresses, registry_out, size)
+        write_registry(handle.addresses, registry_out, size)
     for site_id, url in handle.addresses.items():
         click.echo(f"{site_id} {url}")
     click.echo("ready", nl=True)
@@ -82,20 +81,6 @@ def sample_sites(
 
 # Logic that belongs in sample_sites/ (a registry file for the addresses served); kept here
 # because the CLI only moves logic into ops/, and bench/ imports it from dangjian.cli.
-def write_sample_registry(addresses: dict[str, str], path: str, size: int) -> None:
-    import yaml
-
-    from sample_sites import registry_entries
-
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(
-        yaml.safe_dump(
-            {"sites": registry_entries(addresses, size)}, allow_unicode=True, sort_keys=False
-        ),
-        encoding="utf-8",
-    )
-
-
 @click.command()
 @db_option
 @click.option(
@@ -117,7 +102,7 @@ def demo(db_path: str, port: int, size: int) -> None:
     Example:
         dangjian demo --port 8001
     """
-    from sample_sites import DEFAULT_PORT, start_sample_sites
+    from sample_sites import DEFAULT_PORT, start_sample_sites, write_registry
 
     try:
         handle = start_sample_sites(port=DEFAULT_PORT, size=size)
@@ -129,7 +114,7 @@ def demo(db_path: str, port: int, size: int) -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             registry = os.path.join(tmp, "sites.yml")
-            write_sample_registry(handle.addresses, registry, size)
+            write_registry(handle.addresses, registry, size)
             cmd = [
                 sys.executable,
                 "-m",
