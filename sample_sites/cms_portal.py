@@ -156,6 +156,12 @@ class JiangchengEpaper(PortalSite):
     def pages(self, column: str) -> int:
         return 1
 
+    def extra_routes(self) -> dict[str, tuple[str, Any]]:
+        # The paper's front door redirects to the day's edition, whose 版面导航 names every
+        # section (the section pages only chain to the next one).
+        edition = f"/pc/html/{EDITION:%Y-%m/%d}/index.htm"
+        return {"/": ("redirect", edition), edition: ("home", None)}
+
     def start_urls(self, base_url: str) -> list[str]:
         # Like the real entry: the crawl starts at section 1 and finds the others by 下一版.
         return super().start_urls(base_url)[:1]

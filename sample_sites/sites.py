@@ -179,7 +179,10 @@ class SampleSite:
         raise NotImplementedError
 
     def render_home(self) -> str:
-        return self.render_list(self.spec.columns[0].key, 1)
+        """The home page: full navigation, news blocks and footer (``home.py``)."""
+        from .home import render_home
+
+        return render_home(self)
 
     def render_extra(self, kind: str, arg: Any) -> Response:
         raise NotImplementedError
