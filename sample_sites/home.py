@@ -151,7 +151,10 @@ HOMES: dict[str, HomeSpec] = {
             D(
                 "政务公开",
                 "/col/col12350/index.html",
-                (D("通知公告", "/col/col12351/index.html"), D("政策文件", "/col/col12352/index.html")),
+                (
+                    D("通知公告", "/col/col12351/index.html"),
+                    D("政策文件", "/col/col12352/index.html"),
+                ),
             ),
             D("办事服务", "/col/col12360/index.html"),
             D("互动交流", "/col/col12370/index.html"),
