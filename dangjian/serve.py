@@ -16,7 +16,7 @@ from datasette.app import DEFAULT_SETTINGS, Datasette
 from datasette.database import Database
 
 from pipeline.errors import StoreError
-from pipeline.web import CONFIG, METADATA
+from pipeline.web import CONFIG, METADATA, PUBLIC_CONFIG
 
 DEFAULT_METADATA = METADATA
 DEFAULT_CONFIG = CONFIG
@@ -40,6 +40,7 @@ def make_datasette(
     db_path: str | Path,
     metadata_path: str | Path | None = None,
     settings: dict[str, Any] | None = None,
+    public: bool = False,
 ) -> Datasette:
     """Return a Datasette instance serving ``db_path`` under the name ``news``.
 
@@ -47,6 +48,8 @@ def make_datasette(
         db_path: an existing news database (created by ``dangjian crawl``).
         metadata_path: the metadata YAML; the repository's ``metadata.yml`` by default.
         settings: Datasette settings on top of those in ``datasette.yaml``.
+        public: apply the public profile (``datasette-public.yaml``): no arbitrary SQL, no
+            download, tighter limits. The database is read-only in every mode.
     """
     db_path = Path(db_path)
     if not db_path.exists():
@@ -56,6 +59,7 @@ def make_datasette(
         yaml.safe_load(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
     )
     # The URLs say /news whatever the file is called (tests and docs use /news/articles).
-    ds = Datasette([], metadata=metadata, settings={**load_settings(), **(settings or {})})
+    profile = {**load_settings(), **(load_settings(PUBLIC_CONFIG) if public else {})}
+    ds = Datasette([], metadata=metadata, settings={**profile, **(settings or {})})
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds

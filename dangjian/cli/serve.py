@@ -25,20 +25,30 @@ from dangjian.cli.options import db_option
     type=click.Path(dir_okay=False, exists=True),
     help="Datasette metadata YAML (default: the project's metadata.yml).",
 )
-def serve(db_path: str, host: str, port: int, metadata_path: str | None) -> None:
+@click.option(
+    "--public",
+    is_flag=True,
+    help="Public profile (datasette-public.yaml): no arbitrary SQL, no download, tighter limits.",
+)
+def serve(db_path: str, host: str, port: int, metadata_path: str | None, public: bool) -> None:
     """Serve the database in Datasette, as /news.
+
+    With --public, for a server anyone can reach: canned queries and table pages only (no
+    arbitrary SQL), no database download, smaller pages and tighter time limits; see
+    docs/operations.md ("A public Datasette").
 
     \b
     Example:
         dangjian serve --port 8001
         curl 'http://127.0.0.1:8001/news/articles.json?_shape=array&_size=5'
+        dangjian serve --public --host 0.0.0.0 --port 8001
     """
     import uvicorn
     from datasette.cli import run_sync
 
     from dangjian.serve import make_datasette
 
-    ds = make_datasette(db_path, metadata_path)
+    ds = make_datasette(db_path, metadata_path, public=public)
     run_sync(ds.invoke_startup)
     click.echo(f"Datasette: http://{host}:{port}/news/articles", err=True)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

@@ -6,3 +6,5 @@ from pathlib import Path
 # installed package: the metadata (tables, facets, canned queries) and the settings.
 METADATA = Path(__file__).with_name("metadata.yml")
 CONFIG = Path(__file__).with_name("datasette.yaml")
+# The public profile (`dangjian serve --public`): settings applied on top of CONFIG.
+PUBLIC_CONFIG = Path(__file__).with_name("datasette-public.yaml")
