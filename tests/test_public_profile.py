@@ -145,3 +145,23 @@ def test_hostile_article_text_is_inert_in_a_browser(public):
         browser.save_screenshot(str(Path(ARTIFACTS) / "hostile-article-public.png"))
     finally:
         browser_fixture.close()
+
+
+def test_documented_plain_datasette_flags_match_the_profile():
+    """docs/operations.md's `datasette ... --setting` line is the profile, value for value."""
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "operations.md").read_text(encoding="utf-8")
+    block = doc[doc.index("## A public Datasette") :]
+    flags = dict(re.findall(r"--setting (\w+) (\w+)", block))
+    profile = {
+        **yaml.safe_load((root / "datasette.yaml").read_text(encoding="utf-8"))["settings"],
+        **yaml.safe_load((root / "datasette-public.yaml").read_text(encoding="utf-8"))["settings"],
+    }
+    as_flag = {
+        k: ("on" if v else "off") if isinstance(v, bool) else str(v) for k, v in profile.items()
+    }
+    assert flags == as_flag
