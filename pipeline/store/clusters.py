@@ -72,8 +72,11 @@ def _signatures(batch: Sequence[tuple[int, str | None]]) -> tuple[list[int], np.
 
 
 def _store_signature(db: sqlite_utils.Database, article_id: int, sig: np.ndarray) -> None:
+    # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row without firing delete
+    # triggers, so the row count kept in _counts would drift (0006_summaries).
     db.execute(
-        "INSERT OR REPLACE INTO article_minhash (article_id, signature) VALUES (?, ?)",
+        "INSERT INTO article_minhash (article_id, signature) VALUES (?, ?) "
+        "ON CONFLICT (article_id) DO UPDATE SET signature = excluded.signature",
         [article_id, sig.tobytes()],
     )
     db.conn.executemany(

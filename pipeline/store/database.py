@@ -25,7 +25,7 @@ import sqlite_utils
 from pipeline.dedupe import url_variants
 from pipeline.errors import StoreError
 from pipeline.model import RawPage
-from pipeline.store import clusters, regions, search, terms
+from pipeline.store import clusters, regions, search, summaries, terms
 from pipeline.store.migrations import migrations
 
 logger = logging.getLogger(__name__)
@@ -143,19 +143,21 @@ class Store:
         done: list[str] = []
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for (name,) in conn.execute(
-                "SELECT name FROM pending_backfills ORDER BY rowid"
-            ).fetchall():
-                if name == "clusters":
-                    count = clusters.rebuild_clusters(self.db)
-                elif name == "search":
-                    count = self._fill_search_index()
-                else:
-                    logger.warning("backfill %r is unknown to this version: left pending", name)
-                    continue
-                conn.execute("DELETE FROM pending_backfills WHERE name = ?", [name])
-                logger.info("backfill %s done (%d rows) in %s", name, count, self.path)
-                done.append(name)
+            # Bulk work: the summary triggers stand aside and the summaries are recomputed.
+            with summaries.paused(conn):
+                for (name,) in conn.execute(
+                    "SELECT name FROM pending_backfills ORDER BY rowid"
+                ).fetchall():
+                    if name == "clusters":
+                        count = clusters.rebuild_clusters(self.db)
+                    elif name == "search":
+                        count = self._fill_search_index()
+                    else:
+                        logger.warning("backfill %r is unknown to this version: left pending", name)
+                        continue
+                    conn.execute("DELETE FROM pending_backfills WHERE name = ?", [name])
+                    logger.info("backfill %s done (%d rows) in %s", name, count, self.path)
+                    done.append(name)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -169,9 +171,10 @@ class Store:
 
         Needed after the tokeniser or the term dictionary changes (issue 5). One transaction,
         so readers see the old index or the new one; the index is filled in bulk
-        (``search.bulk_index``) and merged once at the end.
+        (``search.bulk_index``) and merged once at the end. The summaries (``_counts``,
+        ``article_counts``, ``term_counts``) are recomputed once, not row by row.
         """
-        with self.db.atomic():
+        with self.db.atomic(), summaries.paused(self.db.conn):
             count = self._fill_search_index()
         search.optimize(self.db.conn)
         return count

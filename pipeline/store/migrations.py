@@ -265,3 +265,297 @@ def _crawl_ops(db: sqlite_utils.Database) -> None:
         """CREATE INDEX IF NOT EXISTS "idx_crawl_runs_site_id_started_at"
     ON "crawl_runs" ("site_id", "started_at");"""
     )
+
+
+@migrations(name="0006_summaries")
+def _summaries(db: sqlite_utils.Database) -> None:
+    """Add summaries that triggers keep exact, and the indexes page views need (issue 14).
+
+    - ``_counts``: rows per table (sqlite-utils' cached-counts table), for the database page;
+    - ``article_counts``: articles per month, year, site, level, province, city and reprint flag,
+      for the articles table's count and facets;
+    - ``term_counts``: articles mentioning each term, and its mentions, per month, site and
+      province, for the term canned queries (the same numbers as ``article_terms JOIN articles``);
+    - ``_summaries_paused``: while it has a row (inside a bulk rebuild's transaction) the
+      triggers do nothing and the rebuild recomputes the summaries at its end;
+    - indexes: ``duplicate_of`` and ``clusters.original_id`` (an article page counts the rows
+      that refer to it), ``published_month`` (month filters), and a covering index of the facet
+      columns by id (facets of a search: one index probe per match, not a row read).
+
+    Everything is filled here from the rows already stored, with plain SQL.
+    """
+    for sql in (
+        """CREATE INDEX "idx_articles_duplicate_of"
+    ON "articles" ("duplicate_of");""",
+        """CREATE INDEX "idx_clusters_original_id"
+    ON "clusters" ("original_id");""",
+        """CREATE INDEX "idx_articles_published_month_published"
+    ON "articles" ("published_month", "published");""",
+        """CREATE INDEX "idx_articles_facets"
+    ON "articles" ("id", "published_month", "published_year", "site_id", "level", "province",
+    "city", "reprint");""",
+        """CREATE TABLE IF NOT EXISTS "_counts"(
+   "table" TEXT PRIMARY KEY,
+   count INTEGER DEFAULT 0
+);""",
+        """CREATE TABLE "_summaries_paused" (
+   "reason" TEXT
+);""",
+        """CREATE TABLE "article_counts" (
+   "published_month" TEXT,
+   "published_year" TEXT,
+   "site_id" TEXT,
+   "level" TEXT,
+   "province" TEXT,
+   "city" TEXT,
+   "reprint" INTEGER,
+   "articles" INTEGER NOT NULL
+);""",
+        """CREATE UNIQUE INDEX "idx_article_counts_key"
+    ON "article_counts" ("published_month", "published_year", "site_id", "level", "province",
+    "city", "reprint");""",
+        """CREATE TABLE "term_counts" (
+   "term" TEXT NOT NULL,
+   "published_month" TEXT,
+   "site_id" TEXT,
+   "province" TEXT,
+   "articles" INTEGER NOT NULL,
+   "mentions" INTEGER NOT NULL
+);""",
+        """CREATE UNIQUE INDEX "idx_term_counts_key"
+    ON "term_counts" ("term", "published_month", "site_id", "province");""",
+        """CREATE INDEX "idx_term_counts_published_month"
+    ON "term_counts" ("published_month", "term");""",
+        """CREATE INDEX "idx_term_counts_site_id"
+    ON "term_counts" ("site_id", "term");""",
+        # Fill from what is stored.
+        """INSERT INTO "_counts" ("table", count)
+SELECT 'articles', count(*) FROM articles
+UNION ALL SELECT 'article_bands', count(*) FROM article_bands
+UNION ALL SELECT 'article_minhash', count(*) FROM article_minhash
+UNION ALL SELECT 'article_revisions', count(*) FROM article_revisions
+UNION ALL SELECT 'article_terms', count(*) FROM article_terms
+UNION ALL SELECT 'clusters', count(*) FROM clusters
+UNION ALL SELECT 'crawl_runs', count(*) FROM crawl_runs
+UNION ALL SELECT 'failures', count(*) FROM failures
+UNION ALL SELECT 'pages', count(*) FROM pages
+UNION ALL SELECT 'sites', count(*) FROM sites""",
+        """INSERT INTO article_counts (published_month, published_year, site_id, level, province,
+    city, reprint, articles)
+SELECT published_month, published_year, site_id, level, province, city, reprint, count(*)
+FROM articles INDEXED BY idx_articles_facets
+GROUP BY published_month, published_year, site_id, level, province, city, reprint""",
+        """INSERT INTO term_counts (term, published_month, site_id, province, articles, mentions)
+SELECT t.term, a.published_month, a.site_id, a.province, count(*), sum(t.count)
+FROM article_terms t JOIN articles a INDEXED BY idx_articles_facets ON a.id = t.article_id
+GROUP BY t.term, a.published_month, a.site_id, a.province""",
+        # Articles: their count, their cell of article_counts, and their terms' cells.
+        """CREATE TRIGGER "summaries_articles_insert" AFTER INSERT ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'articles';
+  INSERT INTO article_counts (published_month, published_year, site_id, level, province, city,
+      reprint, articles)
+    SELECT new.published_month, new.published_year, new.site_id, new.level, new.province,
+      new.city, new.duplicate_of IS NOT NULL, 0
+    WHERE NOT EXISTS (SELECT 1 FROM article_counts WHERE published_month IS new.published_month
+      AND published_year IS new.published_year AND site_id IS new.site_id
+      AND level IS new.level AND province IS new.province AND city IS new.city
+      AND reprint = (new.duplicate_of IS NOT NULL));
+  UPDATE article_counts SET articles = articles + 1
+    WHERE published_month IS new.published_month AND published_year IS new.published_year
+      AND site_id IS new.site_id AND level IS new.level AND province IS new.province
+      AND city IS new.city AND reprint = (new.duplicate_of IS NOT NULL);
+  INSERT INTO term_counts (term, published_month, site_id, province, articles, mentions)
+    SELECT t.term, new.published_month, new.site_id, new.province, 0, 0
+    FROM article_terms t WHERE t.article_id = new.id
+      AND NOT EXISTS (SELECT 1 FROM term_counts c WHERE c.term = t.term
+        AND c.published_month IS new.published_month AND c.site_id IS new.site_id
+        AND c.province IS new.province);
+  UPDATE term_counts SET articles = articles + 1, mentions = mentions + t.count
+    FROM article_terms t WHERE t.article_id = new.id AND term_counts.term = t.term
+      AND term_counts.published_month IS new.published_month
+      AND term_counts.site_id IS new.site_id AND term_counts.province IS new.province;
+END""",
+        """CREATE TRIGGER "summaries_articles_delete" AFTER DELETE ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'articles';
+  UPDATE article_counts SET articles = articles - 1
+    WHERE published_month IS old.published_month AND published_year IS old.published_year
+      AND site_id IS old.site_id AND level IS old.level AND province IS old.province
+      AND city IS old.city AND reprint = (old.duplicate_of IS NOT NULL);
+  DELETE FROM article_counts
+    WHERE published_month IS old.published_month AND published_year IS old.published_year
+      AND site_id IS old.site_id AND level IS old.level AND province IS old.province
+      AND city IS old.city AND reprint = (old.duplicate_of IS NOT NULL) AND articles <= 0;
+  UPDATE term_counts SET articles = articles - 1, mentions = mentions - t.count
+    FROM article_terms t WHERE t.article_id = old.id AND term_counts.term = t.term
+      AND term_counts.published_month IS old.published_month
+      AND term_counts.site_id IS old.site_id AND term_counts.province IS old.province;
+  DELETE FROM term_counts
+    WHERE term IN (SELECT term FROM article_terms WHERE article_id = old.id)
+      AND published_month IS old.published_month AND site_id IS old.site_id
+      AND province IS old.province AND articles <= 0;
+END""",
+        """CREATE TRIGGER "summaries_articles_update" AFTER UPDATE OF published_month,
+    published_year, site_id, level, province, city, duplicate_of ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+  AND (old.published_month IS NOT new.published_month
+    OR old.published_year IS NOT new.published_year OR old.site_id IS NOT new.site_id
+    OR old.level IS NOT new.level OR old.province IS NOT new.province
+    OR old.city IS NOT new.city
+    OR (old.duplicate_of IS NOT NULL) IS NOT (new.duplicate_of IS NOT NULL))
+BEGIN
+  UPDATE article_counts SET articles = articles - 1
+    WHERE published_month IS old.published_month AND published_year IS old.published_year
+      AND site_id IS old.site_id AND level IS old.level AND province IS old.province
+      AND city IS old.city AND reprint = (old.duplicate_of IS NOT NULL);
+  DELETE FROM article_counts
+    WHERE published_month IS old.published_month AND published_year IS old.published_year
+      AND site_id IS old.site_id AND level IS old.level AND province IS old.province
+      AND city IS old.city AND reprint = (old.duplicate_of IS NOT NULL) AND articles <= 0;
+  INSERT INTO article_counts (published_month, published_year, site_id, level, province, city,
+      reprint, articles)
+    SELECT new.published_month, new.published_year, new.site_id, new.level, new.province,
+      new.city, new.duplicate_of IS NOT NULL, 0
+    WHERE NOT EXISTS (SELECT 1 FROM article_counts WHERE published_month IS new.published_month
+      AND published_year IS new.published_year AND site_id IS new.site_id
+      AND level IS new.level AND province IS new.province AND city IS new.city
+      AND reprint = (new.duplicate_of IS NOT NULL));
+  UPDATE article_counts SET articles = articles + 1
+    WHERE published_month IS new.published_month AND published_year IS new.published_year
+      AND site_id IS new.site_id AND level IS new.level AND province IS new.province
+      AND city IS new.city AND reprint = (new.duplicate_of IS NOT NULL);
+END""",
+        """CREATE TRIGGER "summaries_articles_update_terms" AFTER UPDATE OF published_month,
+    site_id, province ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+  AND (old.published_month IS NOT new.published_month OR old.site_id IS NOT new.site_id
+    OR old.province IS NOT new.province)
+BEGIN
+  UPDATE term_counts SET articles = articles - 1, mentions = mentions - t.count
+    FROM article_terms t WHERE t.article_id = old.id AND term_counts.term = t.term
+      AND term_counts.published_month IS old.published_month
+      AND term_counts.site_id IS old.site_id AND term_counts.province IS old.province;
+  DELETE FROM term_counts
+    WHERE term IN (SELECT term FROM article_terms WHERE article_id = old.id)
+      AND published_month IS old.published_month AND site_id IS old.site_id
+      AND province IS old.province AND articles <= 0;
+  INSERT INTO term_counts (term, published_month, site_id, province, articles, mentions)
+    SELECT t.term, new.published_month, new.site_id, new.province, 0, 0
+    FROM article_terms t WHERE t.article_id = new.id
+      AND NOT EXISTS (SELECT 1 FROM term_counts c WHERE c.term = t.term
+        AND c.published_month IS new.published_month AND c.site_id IS new.site_id
+        AND c.province IS new.province);
+  UPDATE term_counts SET articles = articles + 1, mentions = mentions + t.count
+    FROM article_terms t WHERE t.article_id = new.id AND term_counts.term = t.term
+      AND term_counts.published_month IS new.published_month
+      AND term_counts.site_id IS new.site_id AND term_counts.province IS new.province;
+END""",
+        # Term counts of one article: its count, and the cell of its article's month, site
+        # and province (nothing while the article itself is not stored).
+        """CREATE TRIGGER "summaries_article_terms_insert" AFTER INSERT ON "article_terms"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'article_terms';
+  INSERT INTO term_counts (term, published_month, site_id, province, articles, mentions)
+    SELECT new.term, a.published_month, a.site_id, a.province, 0, 0
+    FROM articles a WHERE a.id = new.article_id
+      AND NOT EXISTS (SELECT 1 FROM term_counts c WHERE c.term = new.term
+        AND c.published_month IS a.published_month AND c.site_id IS a.site_id
+        AND c.province IS a.province);
+  UPDATE term_counts SET articles = articles + 1, mentions = mentions + new.count
+    FROM articles a WHERE a.id = new.article_id AND term_counts.term = new.term
+      AND term_counts.published_month IS a.published_month
+      AND term_counts.site_id IS a.site_id AND term_counts.province IS a.province;
+END""",
+        """CREATE TRIGGER "summaries_article_terms_delete" AFTER DELETE ON "article_terms"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'article_terms';
+  UPDATE term_counts SET articles = articles - 1, mentions = mentions - old.count
+    FROM articles a WHERE a.id = old.article_id AND term_counts.term = old.term
+      AND term_counts.published_month IS a.published_month
+      AND term_counts.site_id IS a.site_id AND term_counts.province IS a.province;
+  DELETE FROM term_counts WHERE term = old.term AND articles <= 0
+    AND EXISTS (SELECT 1 FROM articles a WHERE a.id = old.article_id
+      AND term_counts.published_month IS a.published_month
+      AND term_counts.site_id IS a.site_id AND term_counts.province IS a.province);
+END""",
+        """CREATE TRIGGER "summaries_article_terms_update" AFTER UPDATE OF article_id, term, count
+    ON "article_terms"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  UPDATE term_counts SET articles = articles - 1, mentions = mentions - old.count
+    FROM articles a WHERE a.id = old.article_id AND term_counts.term = old.term
+      AND term_counts.published_month IS a.published_month
+      AND term_counts.site_id IS a.site_id AND term_counts.province IS a.province;
+  DELETE FROM term_counts WHERE term = old.term AND articles <= 0
+    AND EXISTS (SELECT 1 FROM articles a WHERE a.id = old.article_id
+      AND term_counts.published_month IS a.published_month
+      AND term_counts.site_id IS a.site_id AND term_counts.province IS a.province);
+  INSERT INTO term_counts (term, published_month, site_id, province, articles, mentions)
+    SELECT new.term, a.published_month, a.site_id, a.province, 0, 0
+    FROM articles a WHERE a.id = new.article_id
+      AND NOT EXISTS (SELECT 1 FROM term_counts c WHERE c.term = new.term
+        AND c.published_month IS a.published_month AND c.site_id IS a.site_id
+        AND c.province IS a.province);
+  UPDATE term_counts SET articles = articles + 1, mentions = mentions + new.count
+    FROM articles a WHERE a.id = new.article_id AND term_counts.term = new.term
+      AND term_counts.published_month IS a.published_month
+      AND term_counts.site_id IS a.site_id AND term_counts.province IS a.province;
+END""",
+        # Row counts of the other tables the writer fills.
+        """CREATE TRIGGER "summaries_article_bands_insert" AFTER INSERT ON "article_bands"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'article_bands'; END""",
+        """CREATE TRIGGER "summaries_article_bands_delete" AFTER DELETE ON "article_bands"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'article_bands'; END""",
+        """CREATE TRIGGER "summaries_article_minhash_insert" AFTER INSERT ON "article_minhash"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'article_minhash'; END""",
+        """CREATE TRIGGER "summaries_article_minhash_delete" AFTER DELETE ON "article_minhash"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'article_minhash'; END""",
+        """CREATE TRIGGER "summaries_article_revisions_insert" AFTER INSERT
+    ON "article_revisions"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'article_revisions'; END""",
+        """CREATE TRIGGER "summaries_article_revisions_delete" AFTER DELETE
+    ON "article_revisions"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'article_revisions'; END""",
+        """CREATE TRIGGER "summaries_clusters_insert" AFTER INSERT ON "clusters"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'clusters'; END""",
+        """CREATE TRIGGER "summaries_clusters_delete" AFTER DELETE ON "clusters"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'clusters'; END""",
+        """CREATE TRIGGER "summaries_crawl_runs_insert" AFTER INSERT ON "crawl_runs"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'crawl_runs'; END""",
+        """CREATE TRIGGER "summaries_crawl_runs_delete" AFTER DELETE ON "crawl_runs"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'crawl_runs'; END""",
+        """CREATE TRIGGER "summaries_failures_insert" AFTER INSERT ON "failures"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'failures'; END""",
+        """CREATE TRIGGER "summaries_failures_delete" AFTER DELETE ON "failures"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'failures'; END""",
+        """CREATE TRIGGER "summaries_pages_insert" AFTER INSERT ON "pages"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'pages'; END""",
+        """CREATE TRIGGER "summaries_pages_delete" AFTER DELETE ON "pages"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'pages'; END""",
+        """CREATE TRIGGER "summaries_sites_insert" AFTER INSERT ON "sites"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'sites'; END""",
+        """CREATE TRIGGER "summaries_sites_delete" AFTER DELETE ON "sites"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'sites'; END""",
+    ):
+        db.execute(sql)

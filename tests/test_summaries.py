@@ -1,0 +1,231 @@
+"""Summaries stay exact under every write: inserts, revisions, takedowns, clusters, reindex.
+
+``_counts``, ``article_counts`` and ``term_counts`` (migration 0006_summaries) are compared
+after each step with the same numbers computed from the rows by plain SQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from pipeline.dedupe import content_hash
+from pipeline.model import RawPage
+from pipeline.store import Store, summaries
+from pipeline.store.clusters import assign_cluster, rebuild_clusters
+from tests.test_migrations import write_first_release
+
+CUBE = ", ".join(summaries.CUBE_COLUMNS)
+TEXT = (
+    "市直机关工委召开党建工作推进会，深入开展主题教育，严格落实三会一课制度。"
+    "会议强调，要坚持全面从严治党，推动基层党建高质量发展。"
+)
+SITES = [
+    {"id": "hz", "name": "杭州党建", "level": "city", "province": "浙江省", "city": "杭州市"},
+    {"id": "nj", "name": "南京党建", "level": "city", "province": "江苏省", "city": "南京市"},
+    {"id": "bare", "name": "无地区", "start_urls": ["http://bare.example/"]},
+]
+
+
+def expected(conn: sqlite3.Connection) -> dict[str, list]:
+    """The summaries as plain SQL computes them from the rows."""
+    return {
+        "_counts": sorted(
+            (t, conn.execute(f"select count(*) from [{t}]").fetchone()[0])
+            for t in summaries.COUNTED_TABLES
+        ),
+        "article_counts": sorted(
+            conn.execute(f"select {CUBE}, count(*) from articles group by {CUBE}").fetchall(),
+            key=repr,
+        ),
+        "term_counts": sorted(
+            conn.execute(
+                "select t.term, a.published_month, a.site_id, a.province, count(*), sum(t.count) "
+                "from article_terms t join articles a on a.id = t.article_id "
+                "group by t.term, a.published_month, a.site_id, a.province"
+            ).fetchall(),
+            key=repr,
+        ),
+    }
+
+
+def kept(conn: sqlite3.Connection) -> dict[str, list]:
+    """The summaries as the triggers keep them."""
+    return {
+        "_counts": sorted(conn.execute('select "table", count from _counts').fetchall()),
+        "article_counts": sorted(
+            conn.execute(f"select {CUBE}, articles from article_counts").fetchall(), key=repr
+        ),
+        "term_counts": sorted(
+            conn.execute(
+                "select term, published_month, site_id, province, articles, mentions "
+                "from term_counts"
+            ).fetchall(),
+            key=repr,
+        ),
+    }
+
+
+def assert_exact(store: Store) -> None:
+    conn = store.db.conn
+    assert kept(conn) == expected(conn)
+    assert conn.execute("select count(*) from _summaries_paused").fetchone() == (0,)
+
+
+def article(url: str, text: str, site: str = "hz", published: str = "2024-03-05", **extra):
+    return {
+        "url": url,
+        "site_id": site,
+        "title": "党建工作推进会",
+        "text": text,
+        "published": published,
+        "published_month": published[:7],
+        "published_year": published[:4],
+        "content_hash": content_hash(text),
+        **extra,
+    }
+
+
+def page(url: str) -> RawPage:
+    return RawPage(
+        url=url,
+        final_url=url,
+        status=200,
+        headers={"content-type": "text/html"},
+        body=b"<html></html>",
+        fetched_at="2026-11-23T00:00:00Z",
+        site_id="hz",
+    )
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "news.db")
+    s.save_sites(SITES)
+    yield s
+    s.close()
+
+
+def test_a_new_database_starts_with_zero_counts(store):
+    assert_exact(store)
+    assert summaries.table_counts(store.db.conn)["sites"] == 3
+
+
+def test_inserts_revisions_takedowns_and_clusters_keep_them_exact(store):
+    ids = []
+    for i, (site, day) in enumerate(
+        [("hz", "2024-03-05"), ("nj", "2024-03-06"), ("bare", "2024-04-01"), ("hz", "2024-04-02")]
+    ):
+        text = TEXT + f"第{i}段。" + ("两个维护。" * i)
+        store.save_page(page(f"http://{site}.example/{i}.html"), "new")
+        written = store.save_article(
+            article(f"http://{site}.example/{i}.html", text, site, day, site_code=None)
+        )
+        ids.append(written.article_id)
+        assert_exact(store)
+    # A revision: new text (other terms) and another month.
+    store.save_article(
+        article("http://hz.example/0.html", "主题教育走深走实。巡察整改。", "hz", "2024-05-01")
+    )
+    assert_exact(store)
+    # Unchanged, 304, takedown: counts stay as they are.
+    store.save_article(
+        article("http://hz.example/0.html", "主题教育走深走实。巡察整改。", "hz", "2024-05-01")
+    )
+    store.note_not_modified("http://nj.example/1.html", "2026-11-24T00:00:00Z", "r2")
+    store.mark_taken_down("http://nj.example/1.html", "2026-11-24T01:00:00Z")
+    store.save_failure(url="http://hz.example/x.html", stage="http", reason="404")
+    assert_exact(store)
+    # A reprint on another site: clustering sets duplicate_of (the reprint facet moves).
+    reprint = store.save_article(
+        article("http://nj.example/copy.html", TEXT + "第0段。", "nj", "2024-03-07")
+    )
+    for article_id in [*ids, reprint.article_id]:
+        assign_cluster(store.db, article_id)
+    assert store.db.execute(
+        "select count(*) from articles where duplicate_of is not null"
+    ).fetchone()[0]
+    assert_exact(store)
+    rebuild_clusters(store.db)  # the bulk path, with the triggers on
+    assert_exact(store)
+    conn = store.db.conn
+    assert conn.execute("select count(*) from article_counts where reprint = 1").fetchone()[0]
+    assert conn.execute("select count(distinct term) from term_counts").fetchone()[0] >= 4
+
+
+def test_the_check_is_not_vacuous(store):
+    store.db.execute("drop trigger summaries_article_terms_insert")
+    store.save_article(article("http://hz.example/1.html", TEXT))
+    with pytest.raises(AssertionError):
+        assert_exact(store)
+
+
+def test_a_region_change_and_reindex_move_the_cells(store):
+    for i in range(3):
+        store.save_article(article(f"http://bare.example/{i}.html", TEXT, "bare", "2024-03-05"))
+    assert_exact(store)
+    # The registry now knows the site's province: a reindex fills the region columns.
+    store.save_sites([{**SITES[2], "level": "district", "province": "湖北省", "city": "武汉市"}])
+    store.rebuild_search_index()
+    assert_exact(store)
+    provinces = store.db.execute("select distinct province from article_counts").fetchall()
+    assert provinces == [("湖北省",)]
+    # A region change written row by row (no reindex) is kept by the triggers too.
+    with store.db.atomic():
+        store.db.execute("update articles set province = '湖南省' where id = 1")
+    assert_exact(store)
+
+
+def test_a_failed_rebuild_leaves_the_triggers_on(store, monkeypatch):
+    store.save_article(article("http://hz.example/1.html", TEXT))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed mid-rebuild")
+
+    monkeypatch.setattr(store, "_fill_search_index", crash)
+    with pytest.raises(RuntimeError):
+        store.rebuild_search_index()
+    monkeypatch.undo()
+    store.save_article(article("http://hz.example/2.html", TEXT + "巡察。"))
+    assert_exact(store)
+
+
+def test_an_old_database_is_summarised_when_it_opens(tmp_path):
+    path = tmp_path / "news.db"
+    write_first_release(path)
+    store = Store(path)
+    assert_exact(store)
+    counts = summaries.table_counts(store.db.conn)
+    assert counts["articles"] == 2 and counts["article_terms"] > 0
+    store.close()
+
+
+def test_facet_and_count_sql_agree_with_a_scan(store):
+    for i, (site, day) in enumerate(
+        [("hz", "2024-03-05"), ("nj", "2024-03-06"), ("nj", "2024-04-01"), ("bare", "2023-01-02")]
+    ):
+        store.save_article(article(f"http://{site}.example/{i}.html", TEXT + str(i), site, day))
+    conn = store.db.conn
+    for filters in (
+        [],
+        [("province", "江苏省")],
+        [("published_month", "2024-03"), ("level", "city")],
+    ):
+        where = " and ".join(f"{c} = ?" for c, _ in filters) or "1"
+        values = [v for _, v in filters]
+        sql, params = summaries.count_sql(filters)
+        scanned = conn.execute(f"select count(*) from articles where {where}", values)
+        assert conn.execute(sql, params).fetchone() == scanned.fetchone()
+        for column in summaries.CUBE_COLUMNS:
+            sql, params = summaries.facet_sql(column, filters, 31)
+            assert (
+                conn.execute(sql, params).fetchall()
+                == conn.execute(
+                    f"select {column} as value, count(*) as count from articles where {where} "
+                    f"and {column} is not null group by {column} order by count desc, value limit 31",
+                    values,
+                ).fetchall()
+            ), (column, filters)
+    with pytest.raises(ValueError):
+        summaries.facet_sql("source", [], 10)
