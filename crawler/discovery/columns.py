@@ -30,7 +30,12 @@ import yaml
 from lxml.html import HtmlElement
 
 from crawler.discovery.lists import url_date
-from crawler.links import DEFAULT_ARTICLE_PATTERNS, SCRIPT_HREF, SKIPPED_SCHEMES
+from crawler.links import (
+    DEFAULT_ARTICLE_PATTERNS,
+    DEFAULT_LIST_PATTERNS,
+    SCRIPT_HREF,
+    SKIPPED_SCHEMES,
+)
 from pipeline.errors import SiteConfigError
 from pipeline.extract.normalise import to_simplified
 
@@ -320,7 +325,10 @@ def path_words(url: str) -> list[str]:
 
 
 def looks_like_article(url: str) -> bool:
-    """Tell whether a URL is an article's (a default article pattern, a date in the path)."""
+    """Tell whether a URL is an article's: a default article pattern or a date in the path,
+    unless it is named like a list page (an e-paper's ``/2024-12/31/node_2.htm``)."""
+    if any(p.search(url) for p in DEFAULT_LIST_PATTERNS):
+        return False
     return bool(url_date(url)) or any(p.search(url) for p in DEFAULT_ARTICLE_PATTERNS)
 
 
@@ -381,6 +389,7 @@ def party_candidates(
     allowed: Any = None,
     terms: Terms = DEFAULT_TERMS,
     limit: int = MAX_CANDIDATES,
+    articles: Iterable[str] = (),
 ) -> list[Candidate]:
     """Return the links that may be party-building columns, best first, at most ``limit``.
 
@@ -390,10 +399,15 @@ def party_candidates(
         allowed: a predicate on URLs (the site's hosts); others are dropped.
         terms: the dictionary.
         limit: the most candidates returned (each costs a request).
+        articles: URLs known to be articles (the dated rows of the home page's news
+            blocks, ``crawler.discovery.lists.list_items``); they are not columns.
     """
     out = []
+    skip = {column_key(u) for u in articles}
     for link in links:
         if allowed is not None and not allowed(link.url):
+            continue
+        if column_key(link.url) in skip and link.where == "page":
             continue
         candidate = score_link(link, party_site, terms)
         if candidate and candidate.score >= MIN_SCORE:

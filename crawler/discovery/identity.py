@@ -31,6 +31,8 @@ PROVINCES = {
     "65": "新疆维吾尔自治区", "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
 }  # fmt: skip
 MUNICIPALITIES = ("11", "12", "31", "50")
+# Without a SiteIDCode, a site of these is taken for a province-level one.
+PROVINCE_LEVEL_CITIES = ("北京市", "天津市", "上海市", "重庆市", "香港特别行政区", "澳门特别行政区")
 # The one-character province names of ICP licences (京ICP备…号).
 ICP_PROVINCES = {
     "京": "11", "津": "12", "冀": "13", "晋": "14", "蒙": "15", "辽": "21", "吉": "22",
@@ -44,8 +46,10 @@ SITE_ID_CODE = re.compile(r"(?:网站标识码|SiteIDCode)[\s:：]*((?:bm)?\d{8,
 ICP = re.compile(r"([\u4e00-\u9fff])ICP[备証证]")
 CITY = re.compile(r"([\u4e00-\u9fff]{2,3}(?:市|自治州|州|盟|地区))")
 DISTRICT = re.compile(r"([\u4e00-\u9fff]{1,3}(?:区|县|旗))")
-NOT_PLACES = re.compile(r"^(中共|全|本|我|城|都|省|各|新|老|社|园|景|小|市|特|自治|行政|辖)")
-TITLE_SPLIT = re.compile(r"\s*[-_|—–·:：]+\s*|\s{2,}")
+NOT_PLACES = re.compile(
+    r"^(中共|全|本|我|城|都|省|各|新|老|社|园|景|小|市|特|自治|行政|辖)|(社区|小区|园区|景区|城区|辖区|街区|校区|库区|山区)$"
+)
+TITLE_SPLIT = re.compile(r"\s*[-_|—–:：]+\s*|\s{2,}")
 GENERIC_TITLE = re.compile(r"^(首页|主页|网站首页|欢迎.*|index|home)$", re.I)
 GENERIC_HOST_LABELS = {"www", "web", "portal", "gov", "cn", "com", "net", "org", "localhost"}
 
@@ -73,7 +77,7 @@ def site_name(tree: HtmlElement) -> str:
     title = " ".join((tree.findtext(".//title") or "").split())
     parts = [p for p in TITLE_SPLIT.split(title) if p and not GENERIC_TITLE.match(p)]
     if parts:
-        return max(parts, key=lambda p: ("网" in p or "党建" in p, len(p) <= 20, -len(p)))
+        return parts[0]  # home pages name the site first ("江城日报数字报-版面导航")
     logo = tree.xpath("//img[contains(@src,'logo')]/@alt | //a[contains(@class,'logo')]//text()")
     return " ".join(str(logo[0]).split()) if logo else ""
 
@@ -90,16 +94,39 @@ def site_id_code(tree: HtmlElement, text: str) -> str | None:
 
 
 def _places(pattern: re.Pattern[str], texts: list[str], exclude: tuple[str, ...]) -> str | None:
+    """The place a page names most; the site name first (it is the most specific)."""
+    for n, text in enumerate(texts):
+        counts: Counter[str] = Counter()
+        for word in ("中国共产党", "中共", *PROVINCES.values(), *exclude):
+            if word:
+                text = text.replace(word, " ")
+        for match in pattern.findall(text):
+            if not NOT_PLACES.search(match):
+                counts[match] += 1
+        if counts and (n == 0 or n == len(texts) - 1 or len(counts) == 1):
+            return counts.most_common(1)[0][0]
+    return None
+
+
+def province_named(texts: list[str]) -> str | None:
+    """The province a page names in full (香港特别行政区, 湖北省), the most often named."""
     counts: Counter[str] = Counter()
     for text in texts:
-        for prefix in ("中国共产党", "中共"):
-            text = text.replace(prefix, " ")
-        for match in pattern.findall(text):
-            if not NOT_PLACES.match(match) and not any(
-                match in e or e in match for e in exclude if e
-            ):
-                counts[match] += 1
-    return counts.most_common(1)[0][0] if counts else None
+        for name in PROVINCES.values():
+            counts[name] += text.count(name)
+    best = counts.most_common(1)
+    return best[0][0] if best and best[0][1] else None
+
+
+def footer_text(tree: HtmlElement) -> str:
+    """The text of the page's footer (主办单位, address, ICP and 网站标识码 lines)."""
+    parts = tree.xpath(
+        "//*[contains(@class,'foot') or contains(@id,'foot') or contains(@class,'bottom')"
+        " or contains(@id,'bottom') or contains(@class,'copyright')]//text()"
+    )
+    if not parts:
+        parts = tree.xpath("//body//text()")[-40:]
+    return " ".join(" ".join(parts).split())
 
 
 def registry_id(name: str, url: str) -> str:
@@ -120,7 +147,7 @@ def identify(tree: HtmlElement, text: str, url: str) -> Identity:
     """Return the site's identity from its home page (tree and decoded text) and URL."""
     name = site_name(tree)
     code = site_id_code(tree, text)
-    footer = " ".join(tree.xpath("//body//text()")[-200:])
+    footer = footer_text(tree)
     texts = [
         to_simplified(name),
         to_simplified(" ".join((tree.findtext(".//title") or "").split())),
@@ -149,13 +176,11 @@ def identify(tree: HtmlElement, text: str, url: str) -> Identity:
         if icp and icp.group(1) in ICP_PROVINCES:
             province = PROVINCES[ICP_PROVINCES[icp.group(1)]]
             evidence.append(f"ICP licence {icp.group(1)}ICP备 → {province}")
+        if province is None and (named := province_named(texts)):
+            province = named
+            evidence.append(f"province named on the page: {province}")
         simple = to_simplified(name)
-        if re.search(r"(省|自治区)", simple) or province in (
-            "北京市",
-            "天津市",
-            "上海市",
-            "重庆市",
-        ):
+        if re.search(r"(省|自治区)", simple) or province in PROVINCE_LEVEL_CITIES:
             level = "province"
         elif DISTRICT.search(simple):
             level = "district"

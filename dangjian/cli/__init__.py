@@ -14,6 +14,7 @@ import click
 
 from dangjian import __version__
 from dangjian.cli.crawl import crawl, import_
+from dangjian.cli.discover import discover
 from dangjian.cli.distributed import enqueue, ingest, worker
 from dangjian.cli.extract import extract, reindex, reprocess
 from dangjian.cli.operations import schedule, status
@@ -56,6 +57,7 @@ cli.add_command(serve)
 cli.add_command(sample_sites)
 cli.add_command(demo)
 cli.add_command(import_)
+cli.add_command(discover)  # propose a registry entry from a home page (discover.py)
 # Offline processing of stored pages (extract.py).
 cli.add_command(extract)
 cli.add_command(reprocess)

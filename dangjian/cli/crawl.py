@@ -26,6 +26,12 @@ from dangjian.cli.options import db_option, log_level_option, settings_option, s
 @click.option(
     "--due", is_flag=True, help="Only the sites whose schedule makes them due now (for cron)."
 )
+@click.option(
+    "--try",
+    "try_",
+    is_flag=True,
+    help="Fetch one list page and three articles per start URL, print them, store nothing.",
+)
 def crawl(
     site_ids: tuple[str, ...],
     db_path: str,
@@ -35,6 +41,7 @@ def crawl(
     settings: dict[str, str],
     log_level: str,
     due: bool,
+    try_: bool,
 ) -> None:
     """Crawl sites of the registry into the database.
 
@@ -47,10 +54,22 @@ def crawl(
         dangjian crawl wuhan-tzb xuzhou-jgdj    # two sites
         dangjian crawl --sample --db /tmp/news.db
         dangjian crawl --due                    # from cron: only the sites that are due
+        dangjian crawl NEW-ID --sites new.yml --try   # check a new entry, store nothing
     """
+    settings = dict(settings)
+    if try_:
+        from ops.discover import describe_tried, try_sites
+
+        if not site_ids:
+            raise click.UsageError("--try needs the SITE ids to try")
+        settings["LOG_LEVEL"] = log_level
+        pages = try_sites(site_ids, sites_path=sites_path, settings=settings)
+        click.echo(describe_tried(pages))
+        if not any(p.kind == "article" and p.status == 200 for p in pages):
+            sys.exit(1)
+        return
     from ops.crawl import crawl_sites, run_failed, run_summary, summary_table
 
-    settings = dict(settings)
     if progress is not None:
         settings["DANGJIAN_PROGRESS"] = "on" if progress else "off"
     settings["LOG_LEVEL"] = log_level
