@@ -233,7 +233,12 @@ def _evidence(check: ColumnCheck) -> list[str]:
 
 def site_article_patterns(found: SiteDiscovery) -> list[str]:
     """One regex per URL shape of the kept columns' articles (usually one for the site)."""
-    urls = [i.url for c in found.columns if keep_column(c) for i in c.analysis.items]  # type: ignore[union-attr]
+    urls = []
+    for check in found.columns:
+        if keep_column(check):
+            for analysis in (check.analysis, check.second):
+                if analysis is not None and analysis.is_list:
+                    urls += [i.url for i in analysis.items]
     patterns: list[str] = []
     remaining = list(urls)
     while remaining:

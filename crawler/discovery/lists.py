@@ -59,7 +59,7 @@ DECLARED_ARTICLE_PROSE = 60
 UNDATED_MIN_ITEMS = 20
 PROSE_FLOOR = 500
 PROSE_PER_ITEM = 40
-NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后一页|下一頁|下頁|next( page)?|›|»|>|>>)\s*$", re.I)
+NEXT_TEXT = re.compile(r"^\s*(下一页|下页|后一页|下一頁|下頁|next( page)?)?\s*[>›»]{0,2}\s*$", re.I)
 PAGE_BAR_TEXT = re.compile(r"^\s*(首页|尾页|末页|上一页|上页|\d{1,4})\s*$")
 TRS_PAGER = re.compile(
     r"createPageHTML\(\s*(\w+)\s*,\s*(\w+)\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)"
@@ -421,7 +421,7 @@ def pagination(tree: HtmlElement, url: str) -> Pagination:
         if (target := _absolute(a.get("href", ""), url))
     ]
     for target, text in links:
-        if NEXT_TEXT.match(text) and target != url:
+        if text and NEXT_TEXT.match(text) and target != url:
             return _scheme(url, target, f"下一页 link {text!r} → {target}")
     for script in tree.iter("script"):
         match = TRS_PAGER.search(script.text or "")

@@ -22,6 +22,8 @@ HEX = re.compile(r"^[0-9a-f]+$")
 # At most this many distinct values of a column-naming word become an alternation
 # (``classid=(?:3|5)``) in list patterns; more become a class.
 MAX_ALTERNATIVES = 6
+# Article patterns keep at least this many variable segments when leading words are dropped.
+MIN_VARIABLE_SEGMENTS = 3
 
 
 def escape(text: str) -> str:
@@ -107,11 +109,17 @@ def generalise_segments(segments: Sequence[Sequence[str]], alternatives: bool = 
     return "".join(out)
 
 
-def generalise_paths(paths: Sequence[str], alternatives: bool = False) -> str | None:
+def generalise_paths(
+    paths: Sequence[str], alternatives: bool = False, trim: bool = False
+) -> str | None:
     """Return a regex matching every path: segments compared from the right, while alike.
 
     Returns None for an empty input. The leftmost segments are dropped where the URLs
-    disagree in shape (the regex is then not anchored at the path's start).
+    disagree in shape (the regex is then not anchored at the path's start). With ``trim``,
+    leading segments that are plain words (``/content/``, ``/xwzx/tzyw/``) are dropped too
+    while at least ``MIN_VARIABLE_SEGMENTS`` variable segments (dates, ids) remain: a CMS
+    files the same article under more than one prefix (广州日报 ``/gzrb/html/2020-12/18/…``
+    and ``/content/2023-05/06/…``).
     """
     if not paths:
         return None
@@ -127,8 +135,22 @@ def generalise_paths(paths: Sequence[str], alternatives: bool = False) -> str | 
         if k == depth:
             anchored = True
         pieces.append(generalise_segments(column, alternatives))
+    if trim:
+        while pieces and _variable(pieces) > MIN_VARIABLE_SEGMENTS - 1 and _literal(pieces[-1]):
+            if _variable(pieces[:-1]) < MIN_VARIABLE_SEGMENTS:
+                break
+            pieces.pop()
+            anchored = False
     body = "/".join(reversed(pieces))
     return "^" + body if anchored else "/" + body
+
+
+def _literal(piece: str) -> bool:
+    return piece == "" or re.fullmatch(r"(\\.|[A-Za-z_-])+", piece) is not None
+
+
+def _variable(pieces: Sequence[str]) -> int:
+    return sum(1 for p in pieces if not _literal(p))
 
 
 def generalise_query(queries: Sequence[str], alternatives: bool = False) -> str | None:
@@ -169,7 +191,7 @@ def article_pattern(urls: Sequence[str]) -> str | None:
         chosen = [p for p in chosen if tuple(k.split("=")[0] for k in p.query.split("&")) == common]
     shape = Counter(_path_shape(p.path) for p in chosen).most_common(1)[0][0]
     chosen = [p for p in chosen if _path_shape(p.path) == shape]
-    path = generalise_paths([p.path for p in chosen])
+    path = generalise_paths([p.path for p in chosen], trim=True)
     if path is None:
         return None
     path = _unanchor(path)
