@@ -14,12 +14,14 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 
 from pipeline.extract.bylines import (
+    LABEL_RE,
     Credits,
     find_lead_byline,
     is_credit_line,
     merge_names,
     parse_byline,
     parse_info_line,
+    parse_plain_names,
 )
 from pipeline.extract.dates import DATE_RE
 
@@ -66,7 +68,11 @@ FOOTER_RE = re.compile(
 # clause, "地址：…" of the office to apply to): they end the body only when no prose follows.
 CONTACT_RE = re.compile(r"^\s*(联系电话|地址)\s*[:：]")
 # Lines of a list of other articles: a date or time alone, or a teaser cut with "...".
-DATE_ONLY_RE = re.compile(r"^[\d\s:：\-/.年月日时分]{8,25}$")
+DATE_ONLY_RE = re.compile(
+    r"^[\d\s:：\-/.年月日时分]{8,25}$"
+    r"|^\d{1,2}:\d{2}(:\d{2})?$"
+    r"|^\d+\s*(秒|分钟|小时|天|周|个月)前$|^(刚刚|昨天|前天|今天)(\s*\d{1,2}:\d{2})?$"
+)
 TEASER_END = ("...", "…", "……")
 LIST_MARKS = "-•·●▪◆■□○◇>》 "
 # A magazine issue line on aggregator sites: "紫光阁 2021年10期" names the source.
@@ -78,6 +84,9 @@ HAN_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 # Remnants of widgets whose links were removed: "】【", ">>", "|".
 PUNCTUATION_ONLY_RE = re.compile(r"^[\s【】\[\]()（）<>《》>|｜/\\·•\-—_:：,，.。]*$")
 SENTENCE_END_RE = re.compile(r"[。！？；]")
+AFFILIATION_RE = re.compile(r"^(作者|笔者)?(系|为|是)")
+# A parenthesis closing a paragraph (or all of it), with at most a widget link after it.
+CLOSING_PAREN_RE = re.compile(r"(?:^|[。！？”])\s*[（(]([^()（）]{2,80})[)）][^。！？]{0,12}$")
 
 
 @dataclass
@@ -224,7 +233,34 @@ def clean_paragraphs(
         result.simplified.append(text)
         seen_prose = seen_prose or is_prose(text)
     trim_trailing_list(result, link_texts)
+    for text in result.simplified[-2:]:
+        read_closing_credits(text, result.credits)
     return result
+
+
+def read_closing_credits(text: str, credits: Credits) -> None:
+    """Read the signature closing an article into ``credits``; the paragraph stays in the body.
+
+    A commentary signed ``……。（钟才文）``, a report ``（总台央视记者 奚丹霓 张赛）``, a
+    republished piece ``（本文来源：经济日报 作者：…研究员徐占忱）返回搜狐``.
+    """
+    signed = CLOSING_PAREN_RE.search(text)
+    if signed is None:
+        return
+    inner = signed.group(1).strip()
+    if AFFILIATION_RE.match(inner):
+        return  # "（作者系贵州省直机关工委党组书记、局长）" says who the author is, not the name
+    if LABEL_RE.search(inner):
+        found = parse_info_line(inner)
+        credits.authors = merge_names(credits.authors, found.authors)
+        credits.source = credits.source or found.source
+    elif names := parse_byline(inner) or parse_plain_names(inner):
+        credits.authors = merge_names(credits.authors, names)
+
+
+def is_stamp_line(text: str) -> bool:
+    """Tell whether a paragraph is only a date or time (``2024-04-03 15:11``, ``2 小时前``)."""
+    return bool(DATE_ONLY_RE.match(text.strip(LIST_MARKS)))
 
 
 def is_list_line(text: str, link_texts: Container[str]) -> bool:
@@ -235,7 +271,7 @@ def is_list_line(text: str, link_texts: Container[str]) -> bool:
     "..." (``…将于...``).
     """
     stripped = text.strip(LIST_MARKS)
-    if DATE_ONLY_RE.match(stripped) or stripped.endswith(TEASER_END) and len(stripped) <= 200:
+    if is_stamp_line(stripped) or stripped.endswith(TEASER_END) and len(stripped) <= 200:
         return True
     undated = DATE_RE.sub("", stripped, count=1).strip(LIST_MARKS)
     if not undated:
@@ -260,9 +296,7 @@ def trim_trailing_list(cleaned: Cleaned, link_texts: Container[str]) -> None:
         text = cleaned.simplified[index]
         if is_list_line(text, link_texts):
             listed += 1
-        elif cut == index + 1 < len(cleaned.simplified) and DATE_ONLY_RE.match(
-            cleaned.simplified[cut].strip(LIST_MARKS)
-        ):
+        elif cut == index + 1 < len(cleaned.simplified) and is_stamp_line(cleaned.simplified[cut]):
             pass  # a summary over its date: one entry of a dated list
         elif len(text) > 20 or SENTENCE_END_RE.search(text):
             break

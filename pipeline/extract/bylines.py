@@ -25,9 +25,9 @@ LABELS: dict[str, tuple[str, ...]] = {
         "时间",
         "日期",
     ),
-    "source": ("信息来源", "文章来源", "新闻来源", "来源", "稿源", "出处"),
+    "source": ("本文来源", "信息来源", "文章来源", "新闻来源", "来源", "稿源", "出处"),
     "author": ("作者", "撰稿人", "撰稿", "撰文", "记者", "文字", "文"),
-    "editor": ("责任编辑", "网络编辑", "编辑", "责编"),
+    "editor": ("责任编辑", "网络编辑", "值班编辑", "编辑", "责编", "选稿"),
     "other": (
         "审核",
         "审校",
@@ -68,8 +68,10 @@ NAME_SPLIT_RE = re.compile(r"[、,，;；/\s]+")
 HAN_NAME_RE = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
 
 # Reporter roles in bylines: 本报记者, 全媒体记者, 通讯员, 实习生, 特约撰稿人...
+# The outlet may lead the role: 本报记者, 新华社记者, 总台央视记者, 中青报·中青网记者.
 ROLE_RE = re.compile(
-    r"(?:本报|本刊|本网|本台|新华社|新华日报)?(?:全媒体|融媒体|见习|特约|首席|实习)?"
+    r"(?:本报|本刊|本网|本台|新华社|新华日报|(?:[\u4e00-\u9fff]{0,6}(?:报|台|网|社|视|刊)·?)+)?"
+    r"(?:全媒体|融媒体|见习|特约|首席|实习)?"
     r"(?:记者|通讯员|实习生|撰稿人|作者)|摄影记者|摄影"
 )
 # "广州日报讯 (全媒体记者邓潇丽 通讯员穗直宣)" and "新华社北京4月19日电（记者 张三）".
@@ -77,9 +79,15 @@ LEAD_BYLINE_RE = re.compile(
     r"^(?P<outlet>[\u4e00-\u9fff\d]{1,24}?(?:讯|电))\s*[（(](?P<inner>[^()（）]{2,60})[)）]"
 )
 # "文/张晓雯 图/刘洋" or "文/张三 摄影/李四": the writer, then photo credits that are not authors.
+# Portals write the slash as "丨" or "|": "文丨政能亮特约评论员 韩涵".
 SLASH_BYLINE_RE = re.compile(
-    r"^(?:文|文字|撰文|作者)\s*[/／]\s*(?P<names>[\u4e00-\u9fff·]{2,6}(?:[、\s][\u4e00-\u9fff·]{2,6})*?)"
-    r"(?:\s+(?:图|图片|摄影|摄|视频)\s*[/／]\s*[\u4e00-\u9fff·、\s]{2,20})?$"
+    r"^(?:文|文字|撰文|作者)\s*[/／丨|｜]\s*"
+    r"(?P<names>[\u4e00-\u9fff·]{2,12}(?:[、\s][\u4e00-\u9fff·]{2,12})*?)"
+    r"(?:\s+(?:图|图片|摄影|摄|视频)\s*[/／丨|｜]\s*[\u4e00-\u9fff·、\s]{2,20})?$"
+)
+# A writer's title before the name: "特约评论员 韩涵", "研究员徐占忱", "政能亮特约评论员".
+TITLE_BEFORE_NAME_RE = re.compile(
+    r"^.*?(?:特约评论员|评论员|研究员|副教授|教授|部长|主任|书记|院长|博士|讲师|专家|主编|编辑)"
 )
 BRACKETED_WIDGET_RE = re.compile(r"[【\[]\s*(纠错|我要纠错|打印|关闭|收藏|分享)\s*[】\]]")
 # "来源：《求是》2023/10", "《人民日报》（2023年05月06日 第04版）": the publication's name only.
@@ -157,9 +165,96 @@ NOT_NAMES = frozenset(
 
 
 def split_names(value: str) -> list[str]:
-    """Split a value such as ``徐雅维、吕重江`` or ``本报记者 岳旭`` into names."""
+    """Split a value such as ``徐雅维、吕重江`` or ``本报记者 岳旭`` into names.
+
+    Two-character names are often padded to three columns with a space (``方　敏``): single
+    Han characters in a row are joined back into one name.
+    """
     value = ROLE_RE.sub(" ", value)
-    return [name for name in NAME_SPLIT_RE.split(value) if name and name.lower() not in NOT_NAMES]
+    names: list[str] = []
+    single = False
+    for name in NAME_SPLIT_RE.split(value):
+        if len(name) > 4 and (titled := TITLE_BEFORE_NAME_RE.match(name)):
+            name = name[titled.end() :]
+        if not name or name.lower() in NOT_NAMES:
+            continue
+        is_single = len(name) == 1 and "\u4e00" <= name <= "\u9fff"
+        if is_single and single:
+            names[-1] += name
+            single = False
+        else:
+            names.append(name)
+            single = is_single
+    return names
+
+
+# Endings of organisation names: a news agency, a site, a department is no author.
+ORG_SUFFIX_RE = re.compile(
+    r"(网|社|报|台|局|部|委|厅|院|办|署|所|中心|集团|公司|财经|新闻|客户端|频道|杂志|周刊|号|站|"
+    r"政府|大学|学院|协会|在线|科技|传媒|资讯|编辑部|工作室|媒体|官微|发布)$"
+)
+# Words of login boxes, share bars and comment widgets that sit in "author" blocks.
+UI_WORD_RE = re.compile(
+    r"账号|帐号|密码|登录|注册|退出|关注|粉丝|分享|收藏|举报|微博|微信|评论|手机版|字体|网友|"
+    r"其他文章|更多|QQ|主页|私信|点赞|订阅|回复|首页"
+)
+# A job title alone is no name ("党组书记、局长" split into names).
+JOB_TITLE_RE = re.compile(
+    r"^(副|常务副|党组)?(局长|部长|书记|主任|院长|教授|研究员|记者|编辑|主编|社长|总编|处长|科长|"
+    r"县长|市长|省长|区长|委员|常委|厅长|司长|校长|董事长|总经理|经理|秘书长|理事长|会长|组长|主席)$"
+)
+NOT_NAME_CHARS_RE = re.compile(r"[\d\[\]【】()（）<>《》|/@#_:：]")
+
+
+def is_person_name(name: str, organisations: tuple[str, ...] = (), labelled: bool = False) -> bool:
+    """Tell whether an author candidate names a person (or a writer's nickname).
+
+    Organisations (``新华社``, ``中国科普网``, the page's own source or site name), widget words
+    (``账号``, ``关注``), counters and editor codes (``PX209]``) are not authors.
+
+    Args:
+        name: One candidate, normalised.
+        organisations: The page's source and site names.
+        labelled: The page itself names it after a 作者 label or in a byline: an office
+            (``作者：组织部``) is then the author, as party-building sites print it.
+
+    Returns:
+        True for a plausible person's name or nickname.
+    """
+    name = name.strip()
+    if not name or len(name) > 20 or NOT_NAME_CHARS_RE.search(name) or UI_WORD_RE.search(name):
+        return False
+    if JOB_TITLE_RE.match(name):
+        return False
+    if any(org and (name in org or org in name) for org in organisations if len(org) >= 2):
+        return False
+    han = sum(1 for ch in name if "\u4e00" <= ch <= "\u9fff")
+    if han == 1 and len(name) == 1:
+        return False
+    return labelled or not (han >= 3 and ORG_SUFFIX_RE.search(name))
+
+
+def clean_authors(
+    authors: list[str],
+    editors: list[str],
+    organisations: tuple[str, ...] = (),
+    labelled: bool = False,
+) -> list[str]:
+    """Keep the author candidates that name people and are not the page's editors.
+
+    Portals fill the Author meta with the 责编 (gmw.cn, youth.cn; ``青网新闻张毅`` beside
+    ``责任编辑：张毅``): a name the page shows as an editor is no author. See
+    :func:`is_person_name` for ``labelled``.
+    """
+    kept = [
+        name
+        for name in authors
+        if not any(editor in name or name in editor for editor in editors if len(editor) >= 2)
+        and is_person_name(name, organisations, labelled)
+    ]
+    people = [name for name in kept if is_person_name(name, organisations) and len(name) <= 6]
+    # "作者：中国国际经济交流中心…部长、研究员徐占忱": the person, not the affiliation.
+    return people if people and len(people) < len(kept) else kept
 
 
 def _clean_value(value: str) -> str:
@@ -224,7 +319,9 @@ def is_credit_line(text: str) -> bool:
     if not stripped or len(stripped) > 80:
         return False
     matches = list(LABEL_RE.finditer(stripped))
-    if not matches or stripped[: matches[0].start()].strip(" 【[(（"):
+    lead = stripped[: matches[0].start()].strip(" 【[(（") if matches else ""
+    # "中青报·中青网记者 魏其濛 来源：中国青年报": a byline may lead the labels.
+    if not matches or lead and parse_byline(lead) is None:
         return False
     # "时间:5月1日 地点:市民之家" is the content of a notice, not a credit.
     if any(LABEL_KIND[match.group(1)] in ("published", "written") for match in matches):
@@ -249,7 +346,7 @@ def parse_byline(text: str) -> list[str] | None:
     stripped = text.strip().strip("()（）")
     slashed = SLASH_BYLINE_RE.match(stripped)
     if slashed:
-        return split_names(slashed.group("names"))
+        return split_names(slashed.group("names")) or None
     if not stripped or len(stripped) > 60 or not ROLE_RE.match(stripped):
         return None
     names: list[str] = []
@@ -275,7 +372,22 @@ def find_lead_byline(text: str) -> list[str] | None:
     Returns:
         The names, or None when the paragraph does not open with a byline.
     """
-    match = LEAD_BYLINE_RE.match(text.strip()) or PAREN_BYLINE_RE.match(text.strip())
+    lead = LEAD_BYLINE_RE.match(text.strip())
+    match = lead or PAREN_BYLINE_RE.match(text.strip())
     if not match:
         return None
-    return parse_byline(match.group("inner"))
+    names = parse_byline(match.group("inner"))
+    if names is None and lead is not None:
+        # A dateline with bare names: "新华社北京5月19日电（刘艺、杨吉）".
+        names = parse_plain_names(match.group("inner"))
+    return names
+
+
+def parse_plain_names(text: str) -> list[str] | None:
+    """Return the names of a bare list of Chinese names (``刘艺、杨吉``, ``钟才文``), else None."""
+    names = [name for name in NAME_SPLIT_RE.split(text.strip()) if name]
+    if not names or len(names) > 5 or not all(HAN_NAME_RE.match(name) for name in names):
+        return None
+    if any(len(name) > 4 or ORG_SUFFIX_RE.search(name) for name in names):
+        return None
+    return names

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from functools import lru_cache
 
 from lxml.html import HtmlElement
@@ -19,6 +20,7 @@ from pipeline.extract.boilerplate import ISSUE_LINE_RE, is_info_line, is_prose
 from pipeline.extract.bylines import (
     Credits,
     is_credit_line,
+    is_person_name,
     merge_names,
     parse_byline,
     parse_info_line,
@@ -43,13 +45,19 @@ META_KEYS: dict[str, tuple[str, ...]] = {
     ),
     "source": ("contentsource", "source", "article:source"),
     "author": ("author", "article:author", "contentauthor"),
-    "site_name": ("sitename", "og:site_name", "site_name"),
+    "site_name": ("sitename", "og:site_name", "site_name", "application-name"),
     "site_code": ("siteidcode",),
     "column": ("columnname", "column", "catalogs"),
     "keywords": ("keywords", "news_keywords", "tags"),
     "url": ("url", "og:url"),
 }
-TITLE_SEPARATORS_RE = re.compile(r"\s+[-－—|｜_]+\s+|_+|\s*--+\s*|\s*——\s*|\s+[|｜]\s+")
+TITLE_SEPARATORS_RE = re.compile(
+    r"\s+[-－—–|｜_]+\s+|_+|\s*--+\s*|\s*——\s*|\s*[|｜]\s*|(?<=\S)[-－]\s+|\s+[-－](?=\S)"
+)
+MARKUP_RE = re.compile(r"</?[a-zA-Z][^<>]*>")
+TITLE_PARTS_RE = re.compile(r"[-－_|｜]+")
+QUOTES_RE = re.compile("[“”„‟「」『』″]")
+HAN_START_RE = re.compile(r"[\u4e00-\u9fff]")
 SITE_WORDS_RE = re.compile(
     r"(网|站|政府|门户|官网|委员会|日报|晚报|在线|频道|博物馆|纪念馆|统战|工委|党建)$"
 )
@@ -98,36 +106,102 @@ def extract_url(tree: HtmlElement, meta: dict[str, str], url: str | None) -> str
     )
 
 
-def strip_site_suffix(title: str, site_name: str | None = None) -> str:
-    """Remove a trailing `` - 站点名`` (or ``_站点名``) from a ``<title>``.
+def split_title(title: str) -> list[str]:
+    """Split a ``<title>`` into its segments (headline, column, site) on ``-``, ``_``, ``|``, ``——``.
+
+    A hyphen without spaces is a separator only before or after a segment that names a site
+    (``静夜思•夜-中国诗歌网``), since headlines hold hyphens of their own (``2023-2024``).
+    """
+    pieces = [piece.strip() for piece in TITLE_SEPARATORS_RE.split(title)]
+    pieces = [piece for piece in pieces if piece]
+    if pieces:
+        last = pieces[-1].rsplit("-", 1)
+        if len(last) == 2 and all(last) and is_site_name(last[1]):
+            pieces[-1:] = [last[0].strip(), last[1].strip()]
+        first = pieces[0].split("-", 1)
+        if len(first) == 2 and all(first) and is_site_name(first[0]):
+            pieces[:1] = [first[0].strip(), first[1].strip()]
+    return pieces
+
+
+def is_site_name(segment: str, site_names: tuple[str, ...] = ()) -> bool:
+    """Tell whether a title segment names a site or column (``中国科普网``, ``凯里市人民政府``)."""
+    segment = segment.strip()
+    if not segment:
+        return True
+    if any(name and (segment in name or name in segment) for name in site_names):
+        return True
+    return bool(SITE_WORDS_RE.search(normalise_text(segment)))
+
+
+def strip_site_name(title: str, site_names: tuple[str, ...] = ()) -> str:
+    """Remove site and column names joined to a ``<title>`` at either end.
 
     Args:
-        title: The ``<title>`` text.
-        site_name: The site's name, when known.
+        title: The ``<title>`` (or ``og:title``) text.
+        site_names: The site's names, from ``SiteName``/``og:site_name`` meta tags.
 
     Returns:
-        The title without trailing segments that name the site or a column.
+        The headline: what is left once the segments naming the site or a column are taken
+        off both ends (``凯里市人民政府- 凯里市教育系统…方案`` → ``凯里市教育系统…方案``).
     """
-    pieces = TITLE_SEPARATORS_RE.split(title)
-    separators = TITLE_SEPARATORS_RE.findall(title)
-    while len(pieces) > 1:
-        last = pieces[-1].strip()
-        named = bool(site_name) and (last in site_name or site_name in last)
-        if not (named or SITE_WORDS_RE.search(normalise_text(last)) or not last):
-            break
+    pieces = split_title(title)
+    while len(pieces) > 1 and is_site_name(pieces[-1], site_names):
         pieces.pop()
-        separators.pop()
-    joined = pieces[0]
-    for separator, piece in zip(separators, pieces[1:], strict=True):
-        joined += separator + piece
-    return joined.strip()
+    while len(pieces) > 1 and is_site_name(pieces[0], site_names):
+        pieces.pop(0)
+    if not pieces:
+        return title.strip()
+    # Rejoin what is left with the separators it had ("周周讲第57讲 | 政治体检进行时").
+    start = title.find(pieces[0])
+    end = title.rfind(pieces[-1]) + len(pieces[-1])
+    return title[start:end].strip() if 0 <= start < end else " ".join(pieces)
+
+
+def strip_markup(text: str) -> str:
+    """Remove tags left in a title (``…力量<div>——热烈祝贺…</div>``: ``<title>`` is raw text).
+
+    Returns:
+        The text without tags, with whitespace collapsed.
+    """
+    return " ".join(MARKUP_RE.sub("", text).split())
+
+
+def title_site_names(tree: HtmlElement) -> tuple[str, ...]:
+    """Return the segments of ``<title>`` other than its headline (site and column names)."""
+    pieces = split_title(strip_markup(tree.findtext(".//title") or ""))
+    if len(pieces) < 2:
+        return ()
+    headline = max(pieces, key=len)
+    return tuple(normalise_text(piece) for piece in pieces if piece != headline)
+
+
+def comparable(text: str) -> str:
+    """Reduce a title to what must agree between ``<title>``, meta tags and the heading.
+
+    Pinyin annotations (mirrors annotate the heading but not ``<title>``), curly and
+    straight quotes, full-width forms and spaces do not count.
+    """
+    text = unicodedata.normalize("NFKC", strip_pinyin_annotations(text))
+    return "".join(QUOTES_RE.sub('"', text).split())
 
 
 def extract_title(tree: HtmlElement, meta: dict[str, str]) -> tuple[str | None, HtmlElement | None]:
     """Find the article title and the element that displays it.
 
-    Prefers the ``ArticleTitle`` meta, then the heading whose text matches ``<title>``, then
-    ``og:title``, then ``<title>`` without its site suffix.
+    The candidates are the ``ArticleTitle`` meta, ``<title>``, ``og:title`` and the page's
+    headings; the one they agree on wins:
+
+    1. ``ArticleTitle`` (government CMSs fill it with the bare headline);
+    2. a heading that ``<title>`` (or ``og:title``) contains, the longest such;
+    3. a segment of ``<title>`` that a heading starts with, the heading carrying a counter
+       or an edit link after it (``雄安新区[编辑]``, ``第二章 失乡号的船长241``);
+    4. the page's one ``<h1>`` when nothing agrees (the visible headline over a stale
+       ``<title>``);
+    5. ``og:title``, then ``<title>``, without site and column names at either end;
+       a ``<title>`` naming only the site and column yields to a title-like heading.
+
+    Markup is never kept: every candidate is element text.
 
     Args:
         tree: The parsed page.
@@ -136,32 +210,66 @@ def extract_title(tree: HtmlElement, meta: dict[str, str]) -> tuple[str | None, 
     Returns:
         The title as written on the page (not yet normalised), and its element if found.
     """
-    page_title = " ".join((tree.findtext(".//title") or "").split())
-    wanted = meta.get("title") or page_title or meta.get("og_title") or ""
+    page_title = strip_markup(tree.findtext(".//title") or "")
+    meta = {
+        key: strip_markup(value) if key in ("title", "og_title") else value
+        for key, value in meta.items()
+    }
+    site_names = (meta["site_name"],) if meta.get("site_name") else ()
+    wanted = [comparable(v) for v in (meta.get("title"), page_title, meta.get("og_title")) if v]
+    pieces = split_title(page_title)
+    segments = [comparable(piece) for piece in pieces]
     best: HtmlElement | None = None
     best_text = ""
+    prefixed: tuple[str, HtmlElement] | None = None
+    headings = []
     for element in selectors.TITLE_CANDIDATES_XPATH(tree):
         text = text_of(element)
-        if len(text) < 4 or len(text) > 200:
+        if len(text) < 2 or len(text) > 200:
             continue
-        # Mirrors annotate the heading ("機關(guān)") but not <title>: compare without annotations.
-        bare = strip_pinyin_annotations(text)
-        if wanted and (bare == wanted or wanted.startswith(bare) or bare in wanted):
-            if len(text) > len(best_text):
-                best, best_text = element, text
+        headings.append((element, text))
+        key = comparable(text)
+        agrees = any(key == w or w.startswith(key) or key in w for w in wanted)
+        if agrees and (len(key) >= 6 or key in segments) and len(text) > len(best_text):
+            best, best_text = element, text
+        if prefixed is None:
+            prefixed = _segment_with_extra(key, segments, pieces, element)
     if meta.get("title"):
         return meta["title"], best
-    if best is not None and len(best_text) >= 6:
+    if best is not None:
         return best_text, best
+    if prefixed is not None:
+        return prefixed
+    h1s = [(e, t) for e, t in headings if e.tag == "h1" and len(t) >= 8]
+    if len(h1s) == 1 and not is_site_name(h1s[0][1], site_names):
+        return h1s[0][1], h1s[0][0]
     if meta.get("og_title"):
-        return strip_site_suffix(meta["og_title"], meta.get("site_name")), best
+        return strip_site_name(meta["og_title"], site_names), best
     heading = _only_heading(tree, page_title)
     if heading is not None:
         return text_of(heading), heading
-    if page_title:
-        return strip_site_suffix(page_title, meta.get("site_name")), best
-    headings = [text_of(h) for h in tree.iter("h1") if text_of(h)]
-    return (headings[0] if headings else None), None
+    headline = strip_site_name(page_title, site_names) if page_title else ""
+    if all(len(part) <= 6 for part in TITLE_PARTS_RE.split(headline)):
+        # "科普中国-辟谣文章": the <title> names the site and the column, not the article.
+        for element, text in headings:
+            if len(text) >= 8 and not is_site_name(text, site_names):
+                return text, element
+    if headline:
+        return headline, best
+    first = [text_of(h) for h in tree.iter("h1") if text_of(h)]
+    return (first[0] if first else None), None
+
+
+def _segment_with_extra(
+    key: str, segments: list[str], pieces: list[str], element: HtmlElement
+) -> tuple[str, HtmlElement] | None:
+    """Return the ``<title>`` segment a heading starts with, when the rest is a counter or a link."""
+    for segment, piece in zip(segments, pieces, strict=True):
+        extra = key[len(segment) :]
+        if len(segment) >= 2 and key.startswith(segment) and 0 < len(extra) <= 8:
+            if not HAN_START_RE.match(extra) and not is_site_name(piece):
+                return piece, element
+    return None
 
 
 def _only_heading(tree: HtmlElement, page_title: str) -> HtmlElement | None:
@@ -219,14 +327,16 @@ def find_info_credits(
     candidates: list[HtmlElement] = []
     title_ancestors = set(title_element.iterancestors()) if title_element is not None else set()
     in_text = False
+    text_start = stop
     for element in tree.iter("div", "p", "span", "td", "li", "h5", "h6", "em", "font", "small"):
         position = order.get(element, -1)
         if position <= start or element in title_ancestors:
             continue
         text = text_of(element)
-        if element.tag == "p" and is_prose(text):
+        if element.tag == "p" and is_prose(text) and not in_text:
             # The text has begun: dates further down belong to it or to other articles.
             in_text = True
+            text_start = position
         if not text or len(text) > MAX_INFO_CHARS:
             continue
         if candidates and any(ancestor in candidates for ancestor in element.iterancestors()):
@@ -259,14 +369,18 @@ def find_info_credits(
         candidates.append(element)
         credits.merge(parse_info_line(normalised))
     if credits.published is None or not credits.authors:
-        credits.merge(_credits_from_classes(tree, order, start, stop))
+        credits.merge(_credits_from_classes(tree, order, start, stop, text_start))
     return credits
 
 
 def _credits_from_classes(
-    tree: HtmlElement, order: dict[HtmlElement, int], start: int, stop: int
+    tree: HtmlElement, order: dict[HtmlElement, int], start: int, stop: int, text_start: int
 ) -> Credits:
-    """Read unlabelled date and author spans (``<span class="date">``) near the title."""
+    """Read unlabelled date and author spans (``<span class="date">``) near the title.
+
+    Author blocks count only before the text begins: later ones are comment threads, login
+    boxes and "more by this writer" cards.
+    """
     credits = Credits()
     for element in selectors.DATE_ELEMENT_XPATH(tree):
         if start < order.get(element, -1) < stop and len(text_of(element)) <= 60:
@@ -275,10 +389,17 @@ def _credits_from_classes(
                 break
     for element in selectors.AUTHOR_ELEMENT_XPATH(tree):
         text = normalise_text(text_of(element))
-        if start < order.get(element, -1) < stop and 0 < len(text) <= 30:
-            credits.authors = merge_names(
-                credits.authors, split_names(text.split("：")[-1].split(":")[-1])
-            )
+        if start < order.get(element, -1) < min(stop, text_start) and 0 < len(text) <= 30:
+            names = [
+                name
+                for name in split_names(text.split("：")[-1].split(":")[-1])
+                if is_person_name(name)
+            ]
+            if names:
+                # The first author block under the title; later ones are comment threads,
+                # login boxes and "other articles by" cards.
+                credits.authors = merge_names(credits.authors, names)
+                break
     return credits
 
 

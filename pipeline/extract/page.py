@@ -24,7 +24,7 @@ from pipeline.errors import DecodeError
 from pipeline.extract import selectors
 from pipeline.extract.body import Body, read_body, second_opinion
 from pipeline.extract.boilerplate import Cleaned, clean_paragraphs, han_count
-from pipeline.extract.bylines import Credits, clean_source, split_names
+from pipeline.extract.bylines import Credits, clean_authors, clean_source, split_names
 from pipeline.extract.dates import find_date_in_url, parse_date
 from pipeline.extract.decode import Decoded, decode_html
 from pipeline.extract.fields import (
@@ -36,6 +36,7 @@ from pipeline.extract.fields import (
     find_info_credits,
     read_disclosure_table,
     text_of,
+    title_site_names,
 )
 from pipeline.extract.normalise import (
     detect_decoder_damage,
@@ -84,6 +85,8 @@ class Fields:
     title_element: HtmlElement | None
     column: str | None = None
     keywords: str | None = None
+    site_names: tuple[str, ...] = ()
+    """Segments of ``<title>`` naming the site or a column (``网易财经``), normalised."""
     credits: Credits = field(default_factory=Credits)
     disclosure: dict[str, str] = field(default_factory=dict)
     """The 政府信息公开 index table (索引号, 发文机关, 成文日期, 发布日期...), if any."""
@@ -129,7 +132,7 @@ def extract_page(
             if is_thin(cleaned, found, options):
                 cleaned = ask_second_opinion(page, tree, fields, cleaned, links)
             stage = "page kind"
-            classify(page, tree, found, cleaned, options)
+            classify(page, tree, cleaned, links, options)
         stage = "normalise"
         fill_fields(page, fields, cleaned)
     except Exception as error:  # noqa: BLE001 - one bad page must never stop a batch
@@ -194,6 +197,7 @@ def read_fields(tree: HtmlElement, url: str | None) -> Fields:
         column=extract_column(tree, meta),
         keywords=extract_keywords(tree, meta),
         disclosure=read_disclosure_table(tree),
+        site_names=title_site_names(tree),
     )
 
 
@@ -261,12 +265,16 @@ def ask_second_opinion(
 
 
 def classify(
-    page: ExtractedPage, tree: HtmlElement, found: Body, cleaned: Cleaned, options: ExtractOptions
+    page: ExtractedPage,
+    tree: HtmlElement,
+    cleaned: Cleaned,
+    links: LinkTexts,
+    options: ExtractOptions,
 ) -> None:
     """Decide whether the page is an article; otherwise set a ``reason`` a user can act on."""
     text = "\n".join(cleaned.simplified)
     if is_list_page(
-        tree, found.pruned, cleaned.paragraphs, options.list_min_links, options.list_max_prose
+        tree, cleaned.simplified, links, options.list_min_links, options.list_max_prose
     ):
         page.reason = "list page: many links, little prose"
     elif is_attachment_only(tree, cleaned.paragraphs):
@@ -309,7 +317,10 @@ def fill_fields(page: ExtractedPage, fields: Fields, cleaned: Cleaned) -> None:
     # The Author meta is checked against the page: TRS and Hanweb often fill it with the
     # account that entered the article, so a byline or 作者 label the page shows wins.
     known = split_names(normalise_text(meta["author"])) if meta.get("author") else []
-    authors = credits.authors or known
+    organisations = (*(name for name in (page.source, page.site_name) if name), *fields.site_names)
+    authors = clean_authors(
+        credits.authors, credits.editors, organisations, labelled=True
+    ) or clean_authors(known, credits.editors, organisations)
     page.author = "、".join(authors) if authors else None
     page.editor = "、".join(credits.editors) if credits.editors else None
     page.column = normalise_text(fields.column) if fields.column else None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 
 from lxml.html import HtmlElement
 
 from pipeline.extract import selectors
-from pipeline.extract.boilerplate import han_count, is_prose
+from pipeline.extract.boilerplate import han_count, is_list_line, is_prose, is_stamp_line
 from pipeline.extract.fields import normalise_cached, text_of
 
 PAGINATION_TEXT_RE = re.compile(
@@ -29,6 +30,13 @@ MAX_REPLACEMENT_SHARE = 0.01
 MIN_PROSE_SHARE = 0.8
 MIN_COMMON_HAN_SHARE = 0.75
 MIN_DISTINCT_HAN = 8
+
+# A sentence: a clause of running text ending in a full stop, exclamation or question mark.
+SENTENCE_RE = re.compile(r"[\u4e00-\u9fff][^。！？!?]{4,}[。！？]|[。！？]\s*$")
+MIN_SENTENCE_CHARS = 30
+"""Han characters in sentences under which a page with many links holds no text."""
+LIST_ENTRY_SHARE = 0.25
+"""Share of list entries (headlines, timestamps, teasers) that makes a body a list."""
 
 # Thresholds: see ExtractOptions in pipeline/extract/page.py.
 LIST_MIN_LINKS = 8
@@ -79,41 +87,55 @@ def is_paginated(tree: HtmlElement) -> bool:
 
 def is_list_page(
     tree: HtmlElement,
-    pruned: HtmlElement,
     paragraphs: list[str],
+    link_texts: Container[str],
     min_links: int = LIST_MIN_LINKS,
     max_prose: int = LIST_MAX_PROSE,
 ) -> bool:
-    """Tell whether a page is a column (list) page: many title links, little prose.
+    """Tell whether a page is a column (list) page, a portal front page or a news stream.
+
+    Only a page with ``min_links`` title-like links can be one. It is a list page when its
+    body has no sentence of running text at all (menus, headlines, a welcome banner), when
+    list entries (linked headlines, timestamps, teasers cut with "...") make up a quarter of
+    the body, or when the body is short and the page is paginated or holds five entries.
 
     Args:
-        tree: The whole page (pagination bars are looked for here).
-        pruned: The page without navigation and widgets (title links are counted here).
-        paragraphs: The body paragraphs found (possibly the list itself).
+        tree: The whole page (title links and pagination bars are looked for here).
+        paragraphs: The body paragraphs found (possibly the list itself), Simplified.
+        link_texts: The normalised texts of the page's links.
         min_links: Title-like links a list page has at least.
-        max_prose: Han characters of running text a list page has at most.
+        max_prose: Han characters of running text under which a body is short.
 
     Returns:
         True when the page lists articles rather than holding one.
     """
     if count_datastore_records(tree) >= 3:
         return True
-    links = set(title_like_links(pruned))
-    if len(links) < min_links:
+    if len(set(title_like_links(tree))) < min_links:
         return False
-
-    def is_link_line(paragraph: str) -> bool:
-        stripped = paragraph.lstrip("-•·●▪ ").strip()
-        return any(stripped.startswith(link) for link in links)
-
-    link_lines = [p for p in paragraphs if is_link_line(p)]
-    prose_chars = sum(han_count(p) for p in paragraphs if is_prose(p) and not is_link_line(p))
-    link_chars = sum(han_count(p) for p in link_lines)
+    if not paragraphs:
+        return True
+    sentences = sum(han_count(p) for p in paragraphs if SENTENCE_RE.search(p))
+    if sentences < MIN_SENTENCE_CHARS:
+        return True
+    listed = [is_list_line(p, link_texts) for p in paragraphs]
+    # A line over a timestamp is the headline or summary of a dated entry.
+    entries = [
+        p
+        for index, p in enumerate(paragraphs)
+        if listed[index]
+        or index + 1 < len(paragraphs)
+        and listed[index + 1]
+        and is_stamp_line(paragraphs[index + 1])
+    ]
+    if len(entries) >= 5 and len(entries) >= LIST_ENTRY_SHARE * len(paragraphs):
+        return True
+    prose_chars = sum(han_count(p) for p in paragraphs if is_prose(p) and p not in entries)
     # A short news item under a pagination bar is still an article: running text that
     # outweighs the list lines in the body decides, pagination or not.
-    if prose_chars >= max_prose and prose_chars >= link_chars:
+    if prose_chars >= max_prose and prose_chars >= sum(han_count(p) for p in entries):
         return False
-    return is_paginated(tree) or len(link_lines) >= 5 or not paragraphs
+    return len(entries) >= 5 or is_paginated(tree)
 
 
 def is_attachment_only(tree: HtmlElement, paragraphs: list[str]) -> bool:
