@@ -28,7 +28,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 # Dates as list rows show them: 2024-06-19, 2024/6/19, 2024.06.19, 2024年6月19日, [06-19],
 # 6月19日, 19/06, and the relative times of news feeds (3小时前, 昨天 10:20).
 DATE_TEXT = re.compile(
-    r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}"
+    r"(19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?"
     r"|(?<![\d.])(0?[1-9]|1[0-2])\s*[-/月]\s*(0?[1-9]|[12]\d|3[01])(日|(?![\d.]))"
     r"|\d+\s*(秒|分钟|小时|天|周)前|刚刚|昨天|前天|今天\s*\d{1,2}:\d{2}"
 )
@@ -51,6 +51,10 @@ MIN_ITEMS = 4
 MIN_DATED_SHARE = 0.5
 PROSE_PARAGRAPH_MIN = 40
 LOOKALIKE_ROWS = 3
+# A short article beside a box of related links: fewer rows than SHORT_LIST, and more prose
+# (at least SHORT_ARTICLE_PROSE characters) than the rows' titles hold.
+SHORT_LIST = 20
+SHORT_ARTICLE_PROSE = 200
 # A page with article metadata (article_metadata) is an article with this much prose; some
 # home pages carry the metadata too, with no prose.
 DECLARED_ARTICLE_PROSE = 60
@@ -399,6 +403,13 @@ def analyse_list(text: str | bytes | HtmlElement, url: str) -> ListAnalysis:
     limit = max(PROSE_FLOOR, PROSE_PER_ITEM * len(group))
     if prose > limit:
         analysis.reason = f"{prose} characters of prose outside the {len(group)} rows: an article"
+        return analysis
+    titles = sum(han_count(i.title) for i in group)
+    if len(group) < SHORT_LIST and prose >= SHORT_ARTICLE_PROSE and prose > titles:
+        analysis.reason = (
+            f"{prose} characters of prose, more than the {titles} of the {len(group)} "
+            "row titles: an article with a list of related links"
+        )
         return analysis
     analysis.is_list = True
     analysis.reason = f"{dated} of {len(group)} title rows dated, {prose} characters of prose"

@@ -150,7 +150,8 @@ def _literal(piece: str) -> bool:
 
 
 def _variable(pieces: Sequence[str]) -> int:
-    return sum(1 for p in pieces if not _literal(p))
+    """Pieces with numbers in them (dates, ids): what makes an article URL specific."""
+    return sum(1 for p in pieces if "\\d" in p or "[0-9a-f]" in p)
 
 
 def generalise_query(queries: Sequence[str], alternatives: bool = False) -> str | None:
