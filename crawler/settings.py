@@ -63,6 +63,17 @@ USER_AGENT = os.environ.get(
     "dangjian-news/0.1 (+https://github.com/dangjian-news/dangjian-news; research crawler)",
 )
 
+# -- limits (docs/operations.md#limits): what one hostile page or column may cost -----------
+# A column (a site's start URL folder) yields at most this many list pages per crawl
+# process: an endless pagination or calendar stops there with one failure; 0 = no cap.
+DANGJIAN_MAX_LIST_PAGES = 200
+# Largest body taken, also once decompressed (a gzip bomb): 16 MiB; warn over 4 MiB.
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+# DOWNLOAD_TIMEOUT (politeness, above) bounds a whole download: a trickling server too.
+# Longest redirect chain followed; a loop fails at once (crawler.middlewares).
+REDIRECT_MAX_TIMES = 10
+
 # -- components ----------------------------------------------------------------------------
 # Every http(s) download waits for the per-host budget (DANGJIAN_HOST_BUDGET*).
 DOWNLOAD_HANDLERS = {
@@ -74,11 +85,19 @@ DOWNLOADER_MIDDLEWARES = {
     # site's allowed hosts never leaves the machine (not even for that host's robots.txt),
     # redirects included.
     "crawler.middlewares.HostGuardMiddleware": 90,
+    # At most DANGJIAN_MAX_LIST_PAGES list pages per column (after robots.txt).
+    "crawler.middlewares.ListPageCapMiddleware": 110,
     # ETag / Last-Modified of the stored page as If-None-Match / If-Modified-Since.
     "crawler.incremental_crawl.ConditionalRequestMiddleware": 120,
     # Retries wait exponentially longer (Scrapy's own retries at once).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    # Decompression below the retries, so it names what they gave up on (body too large,
+    # cut short); DOWNLOAD_MAXSIZE applies to the decompressed body too.
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.middlewares.BodyLimitMiddleware": 540,
     "crawler.politeness.BackoffRetryMiddleware": 550,
+    # Sees a 3xx before RedirectMiddleware (600): refuses loops, long chains, other hosts.
+    "crawler.middlewares.RedirectGuardMiddleware": 610,
     # Next to the downloader, so it sees a challenge before redirects and retries do.
     "crawler.antibot.AntiBotMiddleware": 950,
 }
