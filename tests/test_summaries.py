@@ -229,3 +229,25 @@ def test_facet_and_count_sql_agree_with_a_scan(store):
             ), (column, filters)
     with pytest.raises(ValueError):
         summaries.facet_sql("source", [], 10)
+
+
+def test_every_change_moves_the_data_version_on(store):
+    conn = store.db.conn
+    seen = [summaries.data_version(conn)]
+
+    def moved() -> bool:
+        seen.append(summaries.data_version(conn))
+        return seen[-1] != seen[-2]
+
+    written = store.save_article(article("http://hz.example/1.html", TEXT))
+    assert moved()
+    store.save_article(article("http://hz.example/1.html", TEXT))  # unchanged: last_seen
+    assert moved()
+    store.mark_taken_down("http://hz.example/1.html", "2026-11-24T01:00:00Z")
+    assert moved()
+    store.update_run("r1", "hz", status="ok")
+    assert moved()
+    store.rebuild_search_index()
+    assert moved()
+    assert not moved()  # reading changes nothing
+    assert written.article_id and len(set(seen)) == len(seen) - 1

@@ -276,6 +276,8 @@ def _summaries(db: sqlite_utils.Database) -> None:
       for the articles table's count and facets;
     - ``term_counts``: articles mentioning each term, and its mentions, per month, site and
       province, for the term canned queries (the same numbers as ``article_terms JOIN articles``);
+    - ``_data_version``: a number every change moves on (a random start per database), so a
+      server can tell a client its copy of a page is still current (HTTP ETag);
     - ``_summaries_paused``: while it has a row (inside a bulk rebuild's transaction) the
       triggers do nothing and the rebuild recomputes the summaries at its end;
     - indexes: ``duplicate_of`` and ``clusters.original_id`` (an article page counts the rows
@@ -301,6 +303,13 @@ def _summaries(db: sqlite_utils.Database) -> None:
         """CREATE TABLE "_summaries_paused" (
    "reason" TEXT
 );""",
+        """CREATE TABLE "_data_version" (
+   "id" INTEGER PRIMARY KEY CHECK ("id" = 1),
+   "version" INTEGER NOT NULL
+);""",
+        # A random start, so two databases (or a database and its rebuilt copy) do not
+        # share a version number.
+        "INSERT INTO _data_version (id, version) VALUES (1, abs(random() % 1000000000000))",
         """CREATE TABLE "article_counts" (
    "published_month" TEXT,
    "published_year" TEXT,
@@ -354,6 +363,7 @@ GROUP BY t.term, a.published_month, a.site_id, a.province""",
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
 BEGIN
   UPDATE _counts SET count = count + 1 WHERE "table" = 'articles';
+  UPDATE _data_version SET version = version + 1;
   INSERT INTO article_counts (published_month, published_year, site_id, level, province, city,
       reprint, articles)
     SELECT new.published_month, new.published_year, new.site_id, new.level, new.province,
@@ -381,6 +391,7 @@ END""",
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
 BEGIN
   UPDATE _counts SET count = count - 1 WHERE "table" = 'articles';
+  UPDATE _data_version SET version = version + 1;
   UPDATE article_counts SET articles = articles - 1
     WHERE published_month IS old.published_month AND published_year IS old.published_year
       AND site_id IS old.site_id AND level IS old.level AND province IS old.province
@@ -459,6 +470,7 @@ END""",
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
 BEGIN
   UPDATE _counts SET count = count + 1 WHERE "table" = 'article_terms';
+  UPDATE _data_version SET version = version + 1;
   INSERT INTO term_counts (term, published_month, site_id, province, articles, mentions)
     SELECT new.term, a.published_month, a.site_id, a.province, 0, 0
     FROM articles a WHERE a.id = new.article_id
@@ -474,6 +486,7 @@ END""",
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
 BEGIN
   UPDATE _counts SET count = count - 1 WHERE "table" = 'article_terms';
+  UPDATE _data_version SET version = version + 1;
   UPDATE term_counts SET articles = articles - 1, mentions = mentions - old.count
     FROM articles a WHERE a.id = old.article_id AND term_counts.term = old.term
       AND term_counts.published_month IS a.published_month
@@ -509,53 +522,132 @@ END""",
         # Row counts of the other tables the writer fills.
         """CREATE TRIGGER "summaries_article_bands_insert" AFTER INSERT ON "article_bands"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'article_bands'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'article_bands';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_article_bands_delete" AFTER DELETE ON "article_bands"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'article_bands'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'article_bands';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_article_minhash_insert" AFTER INSERT ON "article_minhash"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'article_minhash'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'article_minhash';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_article_minhash_delete" AFTER DELETE ON "article_minhash"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'article_minhash'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'article_minhash';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_article_revisions_insert" AFTER INSERT
     ON "article_revisions"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'article_revisions'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'article_revisions';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_article_revisions_delete" AFTER DELETE
     ON "article_revisions"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'article_revisions'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'article_revisions';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_clusters_insert" AFTER INSERT ON "clusters"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'clusters'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'clusters';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_clusters_delete" AFTER DELETE ON "clusters"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'clusters'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'clusters';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_crawl_runs_insert" AFTER INSERT ON "crawl_runs"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'crawl_runs'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'crawl_runs';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_crawl_runs_delete" AFTER DELETE ON "crawl_runs"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'crawl_runs'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'crawl_runs';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_failures_insert" AFTER INSERT ON "failures"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'failures'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'failures';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_failures_delete" AFTER DELETE ON "failures"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'failures'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'failures';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_pages_insert" AFTER INSERT ON "pages"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'pages'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'pages';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_pages_delete" AFTER DELETE ON "pages"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'pages'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'pages';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_sites_insert" AFTER INSERT ON "sites"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count + 1 WHERE "table" = 'sites'; END""",
+BEGIN
+  UPDATE _counts SET count = count + 1 WHERE "table" = 'sites';
+  UPDATE _data_version SET version = version + 1;
+END""",
         """CREATE TRIGGER "summaries_sites_delete" AFTER DELETE ON "sites"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
-BEGIN UPDATE _counts SET count = count - 1 WHERE "table" = 'sites'; END""",
+BEGIN
+  UPDATE _counts SET count = count - 1 WHERE "table" = 'sites';
+  UPDATE _data_version SET version = version + 1;
+END""",
+        # Any other change: the data version (HTTP ETags) moves on.
+        """CREATE TRIGGER "summaries_articles_version" AFTER UPDATE ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_article_bands_version" AFTER UPDATE ON "article_bands"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_article_minhash_version" AFTER UPDATE ON "article_minhash"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_article_revisions_version" AFTER UPDATE ON "article_revisions"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_article_terms_version" AFTER UPDATE ON "article_terms"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_clusters_version" AFTER UPDATE ON "clusters"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_crawl_runs_version" AFTER UPDATE ON "crawl_runs"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_failures_version" AFTER UPDATE ON "failures"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_pages_version" AFTER UPDATE ON "pages"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
+        """CREATE TRIGGER "summaries_sites_version" AFTER UPDATE ON "sites"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN UPDATE _data_version SET version = version + 1; END""",
     ):
         db.execute(sql)

@@ -8,7 +8,8 @@ or cluster change, a reindex):
 * ``article_counts``: articles per ``CUBE_COLUMNS`` value combination, so the articles table's
   count and facets, filtered by any of those columns, are a sum over a few thousand rows;
 * ``term_counts``: per term, month, site and province, the articles mentioning the term and
-  its mentions (``article_terms JOIN articles`` grouped), for the term canned queries.
+  its mentions (``article_terms JOIN articles`` grouped), for the term canned queries;
+* ``_data_version``: a number every change moves on, for HTTP ETags (``data_version``).
 
 Bulk rebuilds (``dangjian reindex``, backfills) run inside :func:`paused`: the triggers stand
 aside while millions of rows change, and :func:`rebuild` recomputes everything at the end, in
@@ -73,6 +74,7 @@ def rebuild(conn: sqlite3.Connection) -> None:
             'ON CONFLICT ("table") DO UPDATE SET count = excluded.count',
             [table],
         )
+    conn.execute("UPDATE _data_version SET version = version + 1")
 
 
 @contextmanager
@@ -88,6 +90,19 @@ def paused(conn: sqlite3.Connection) -> Iterator[None]:
     finally:
         conn.execute("DELETE FROM _summaries_paused")
     rebuild(conn)
+
+
+def data_version(conn: sqlite3.Connection) -> int | None:
+    """A number that moves on with every committed change (None before 0006_summaries).
+
+    The triggers bump it on every insert, update and delete of the tables the writer fills,
+    and a bulk rebuild once at its end; it starts at a random value per database.
+    """
+    try:
+        row = conn.execute("SELECT version FROM _data_version").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
 
 
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
