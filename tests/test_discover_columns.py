@@ -202,3 +202,14 @@ def test_registry_id_and_encoding():
     tree = parse('<html><head><meta charset="gb2312"></head><body>x</body></html>')
     assert declared_encoding({}, tree) == "gb18030"
     assert declared_encoding({"content-type": "text/html; charset=utf-8"}, tree) is None
+
+
+def test_docs_list_every_word_of_the_dictionary():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "discover.md").read_text(
+        encoding="utf-8"
+    )
+    for name in ("party", "site", "news", "exclude", "url"):
+        for word in getattr(DEFAULT_TERMS, name):
+            assert word in docs, f"docs/discover.md does not list the {name} word {word!r}"
