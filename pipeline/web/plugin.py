@@ -49,8 +49,8 @@ from datasette.utils import escape_sqlite, tilde_decode
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
-from pipeline.store import search
-from pipeline.web import METADATA
+from pipeline.store import search, summaries
+from pipeline.web import METADATA, caching, counts
 
 PARAGRAPH_COLUMNS = ("text", "text_original")
 SNIPPET_COLUMNS = ("snippet", "title_snippet")
@@ -118,6 +118,8 @@ def startup(datasette: Any) -> Any:
         known = _OURS.setdefault(datasette, {})
         for name, db in list(datasette.databases.items()):
             known[name] = await db.execute_fn(is_news_database)
+            if known[name] and await db.execute_fn(summaries.table_counts):
+                counts.install(db)  # counts and facets from the summaries (issue 14)
 
     return inner
 
@@ -237,7 +239,8 @@ async def _capped_count(db: Any, matches: str, params: dict[str, Any], cap: int)
 
 @hookimpl
 def asgi_wrapper(datasette: Any) -> Any:
-    """Skip the exact count and default facets of article searches with very many matches."""
+    """HTTP caching (``caching``: ETag, Cache-Control, 304) around everything; then skip the
+    exact count and default facets of article searches with very many matches."""
 
     def wrap(app: Any) -> Any:
         async def lean_huge_searches(scope: dict, receive: Any, send: Any) -> None:
@@ -247,7 +250,7 @@ def asgi_wrapper(datasette: Any) -> Any:
                     scope = await _lean_scope(datasette, scope, database)
             await app(scope, receive, send)
 
-        return lean_huge_searches
+        return caching.wrap(lean_huge_searches, datasette, _is_ours)
 
     return wrap
 

@@ -1,0 +1,221 @@
+"""Counts and facets from the summaries, so no page scans the articles table (issue 14).
+
+Datasette 0.65 has no hook for how a table page counts its rows or computes its facets: it
+runs ``select count(*) from articles where ...`` and, per facet, ``select col as value,
+count(*) as count from (select ... from articles where ...) group by col ...``. At a million
+articles of realistic length each of those reads the whole table (columns added by later
+migrations sit after the body text, so reading ``province`` walks every row's overflow
+pages). So, for the databases the plugin recognises, :func:`install` wraps the database's
+``execute``: a statement of exactly those shapes, on a table and filters the summaries cover,
+is answered from them instead (``pipeline.store.summaries``), and everything else runs as
+Datasette wrote it. ``?_trace=1`` shows the statements that actually ran.
+
+What is answered, and how (always the same rows Datasette's statement would return):
+
+* the articles table filtered only by ``column=value`` on ``summaries.CUBE_COLUMNS``
+  (month, year, site, level, province, city, reprint): count and facets on those columns
+  from ``article_counts``;
+* the same with ``?_search=`` (the plugin's own search clauses): count from the search index,
+  facets from the covering index ``idx_articles_facets`` (one index probe per match);
+* any counted table without filters: its count from ``_counts``; the ``article_terms``
+  ``term`` facet without filters from ``term_counts``;
+* the database page's table counts (``Database.table_counts``): from ``_counts``; the search
+  index's own tables (``articles_fts*``), which Datasette would count by reading the whole
+  index, are shown as "Many rows".
+
+Facets of the second and later pages (``_next``) are computed over the whole filtered table,
+like the first page's, not over the rows after the cursor.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from datasette.database import QueryInterrupted
+
+from pipeline.store import search, summaries
+
+ARTICLES = "articles"
+TERMS = "article_terms"
+_FACET_RE = re.compile(
+    r"^\s*select (?P<col>\S+) as value, count\(\*\) as count from \(\s*"
+    r"select .+? from (?P<table>\S+) (?:where (?P<where>.*?))?\s*\)\s*"
+    r"where (?P=col) is not null\s*group by (?P=col) order by count desc, value "
+    r"limit (?P<limit>\d+)\s*$",
+    re.S,
+)
+_COUNT_RE = re.compile(
+    r"^select count\(\*\) from (?P<table>\S+) (?:where (?P<where>.*?))?\s*$", re.S
+)
+_EQ_RE = re.compile(r'^(?:"(?P<q>[a-z_]+)"|\[(?P<b>[a-z_]+)\]|(?P<p>[a-z_]+)) = :(?P<param>p\d+)$')
+# The plugin's search clauses (plugin._plan): the rowids of one MATCH, in one of three forms.
+_MATCHES = rf"(?P<matches>select rowid from {search.FTS_TABLE} where \S+ match :\w+)"
+_SEARCH_RES = (
+    re.compile(rf"^\+?id in \({_MATCHES}\)$"),
+    re.compile(rf"^exists \({_MATCHES} and rowid = articles\.id\)$"),
+)
+# Keyset paging (_next) clauses Datasette adds to the facet statements of later pages.
+_CURSOR_RE = re.compile(
+    r"^\((?:\S+ [<>] :p\d+(?: or \S+ is null)? or \(\S+ = :p\d+ and "
+    r"|\S+ is null and |\S+ is not null or \(\S+ is null and |\(\S+ > :p\d+\)\)$)",
+    re.S,
+)
+
+
+def split_and(where: str) -> list[str]:
+    """Split a WHERE clause on its top-level ``and`` (not inside parentheses or strings)."""
+    atoms, depth, start, i, quote = [], 0, 0, 0, ""
+    while i < len(where):
+        c = where[i]
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "'\"[":
+            quote = "]" if c == "[" else c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif depth == 0 and where.startswith(" and ", i):
+            atoms.append(where[start:i].strip())
+            start = i + 5
+            i += 4
+        i += 1
+    atoms.append(where[start:].strip())
+    return [a for a in atoms if a]
+
+
+class Where:
+    """A WHERE clause understood as equality filters plus the plugin's search clauses."""
+
+    def __init__(self) -> None:
+        self.equal: list[tuple[str, Any]] = []
+        self.matches: list[str] = []  # ``select rowid from articles_fts where ... match :x``
+
+
+def parse_where(
+    where: str | None, params: Mapping[str, Any], cursor_ok: bool = False
+) -> Where | None:
+    """The filters of ``where``, or None when it holds anything else."""
+    parsed = Where()
+    for atom in split_and(where or ""):
+        if m := _EQ_RE.match(atom):
+            column = m["q"] or m["b"] or m["p"]
+            if column not in summaries.CUBE_COLUMNS or m["param"] not in params:
+                return None
+            parsed.equal.append((column, params[m["param"]]))
+            continue
+        for regex in _SEARCH_RES:
+            if m := regex.match(atom):
+                parsed.matches.append(m["matches"])
+                break
+        else:
+            if cursor_ok and _CURSOR_RE.match(atom):
+                continue
+            return None
+    return parsed
+
+
+def _in_matches(parsed: Where) -> list[str]:
+    return [f"id in ({m})" for m in parsed.matches] + [f"{c} = ?" for c, _ in parsed.equal]
+
+
+def rewrite(sql: str, params: Any) -> tuple[str, Any] | None:
+    """The summary statement answering Datasette's ``sql``, or None to run ``sql`` itself.
+
+    Args:
+        sql: a statement Datasette is about to run.
+        params: its parameters (a dict for table pages).
+    """
+    if not params:
+        params = {}  # Datasette's facets pass an empty list for "no parameters"
+    elif not isinstance(params, Mapping):
+        return None
+    if m := _COUNT_RE.match(sql):
+        table, where = m["table"], m["where"]
+        if not where:
+            if table not in summaries.COUNTED_TABLES:
+                return None
+            return 'select count from _counts where "table" = :table', {"table": table}
+        if table != ARTICLES or not (parsed := parse_where(where, params)):
+            return None
+        if not parsed.matches:
+            return summaries.count_sql(parsed.equal)
+        if len(parsed.matches) == 1 and not parsed.equal:
+            return f"select count(*) from ({parsed.matches[0]})", dict(params)
+        return _named(
+            f"select count(*) from {ARTICLES} indexed by {summaries.FACETS_INDEX} where "
+            + " and ".join(_in_matches(parsed)),
+            params,
+            parsed,
+        )
+    if m := _FACET_RE.match(sql):
+        table, column, where, limit = m["table"], m["col"].strip('[]"'), m["where"], m["limit"]
+        if table == TERMS and not where and column == "term":
+            return (
+                "select term as value, sum(articles) as count from term_counts "
+                f"group by term order by count desc, value limit {int(limit)}",
+                {},
+            )
+        if table != ARTICLES or column not in summaries.CUBE_COLUMNS:
+            return None
+        if not (parsed := parse_where(where, params, cursor_ok=True)):
+            return None
+        if not parsed.matches:
+            return summaries.facet_sql(column, parsed.equal, int(limit))
+        return _named(
+            f"select {column} as value, count(*) as count from {ARTICLES} indexed by "
+            f"{summaries.FACETS_INDEX} where "
+            + " and ".join([*_in_matches(parsed), f"{column} is not null"])
+            + f" group by {column} order by count desc, value limit {int(limit)}",
+            params,
+            parsed,
+        )
+    return None
+
+
+def _named(sql: str, params: Mapping[str, Any], parsed: Where) -> tuple[str, dict[str, Any]]:
+    """Turn the ``?`` of the equality filters into named parameters beside the search ones."""
+    named = dict(params)
+    for i, (_, value) in enumerate(parsed.equal):
+        named[f"dangjian_eq_{i}"] = value
+        sql = sql.replace("?", f":dangjian_eq_{i}", 1)
+    return sql, named
+
+
+def install(db: Any) -> None:
+    """Answer ``db``'s table counts and facets from the summaries (once per Database)."""
+    if getattr(db.execute, "dangjian_counts", False):
+        return
+    original = db.execute
+
+    async def execute(sql: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
+        rewritten = rewrite(sql, params) if isinstance(sql, str) else None
+        if rewritten is not None:
+            sql, params = rewritten
+        return await original(sql, params, *args, **kwargs)
+
+    async def table_counts(limit: int = 10) -> dict[str, int | None]:
+        cached = await db.execute_fn(summaries.table_counts)
+        counts: dict[str, int | None] = {}
+        for table in await db.table_names():
+            if table in cached:
+                counts[table] = cached[table]
+            elif table == search.FTS_TABLE or table.startswith(search.FTS_TABLE + "_"):
+                counts[table] = None  # counting the index would read all of it
+            else:  # our small bookkeeping tables, and tables newer than this code
+                try:
+                    result = await original(
+                        f"select count(*) from [{table}]", custom_time_limit=limit
+                    )
+                    counts[table] = result.rows[0][0]
+                except (QueryInterrupted, sqlite3.DatabaseError):
+                    counts[table] = None
+        return counts
+
+    execute.dangjian_counts = True  # type: ignore[attr-defined]
+    db.execute = execute
+    db.table_counts = table_counts
