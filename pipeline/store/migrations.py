@@ -651,3 +651,123 @@ WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
 BEGIN UPDATE _data_version SET version = version + 1; END""",
     ):
         db.execute(sql)
+
+
+@migrations(name="0007_documents")
+def _documents(db: sqlite_utils.Database) -> None:
+    """Add government-document fields, attachments and the changes feed (issue 15).
+
+    - ``articles`` gains the fields of a government document (文号 ``doc_number``, 成文日期
+      ``written_date``, 发文机关 ``issuer``, 索引号 ``index_number``, 主题分类 ``subject``,
+      有效性 ``validity``, and ``doc_year``), indexed for facets and look-ups by number;
+    - ``attachments``: one row per file an article links to (PDF, DOC/DOCX, WPS, XLS/XLSX),
+      its raw bytes zlib-compressed like pages, and its extracted text, with the bigram search
+      index ``attachments_fts`` (rowid = ``attachments.id``), filled by the writer;
+    - ``changes``: one row per article created, changed, taken down, restored or deleted,
+      written by triggers in the writer's own transaction, so its ids (AUTOINCREMENT: never
+      reused) are a cursor a tool can page by without skipping or repeating a row. Existing
+      articles are recorded as created (and taken down), in id order;
+    - an index of clusters by reach, for the most republished stories.
+
+    Nothing needs today's code to fill: no backfill.
+    """
+    have = {row[1] for row in db.execute('PRAGMA table_info("articles")').fetchall()}
+    for column, sql in (
+        ("doc_number", 'ALTER TABLE "articles" ADD COLUMN "doc_number" TEXT;'),
+        ("written_date", 'ALTER TABLE "articles" ADD COLUMN "written_date" TEXT;'),
+        ("issuer", 'ALTER TABLE "articles" ADD COLUMN "issuer" TEXT;'),
+        ("index_number", 'ALTER TABLE "articles" ADD COLUMN "index_number" TEXT;'),
+        ("subject", 'ALTER TABLE "articles" ADD COLUMN "subject" TEXT;'),
+        ("validity", 'ALTER TABLE "articles" ADD COLUMN "validity" TEXT;'),
+        ("doc_year", 'ALTER TABLE "articles" ADD COLUMN "doc_year" TEXT;'),
+    ):
+        if column not in have:
+            db.execute(sql)
+    for sql in (
+        # Facets on the issuing organ and the year read these, not the rows (whose later
+        # columns sit after the body text).
+        """CREATE INDEX IF NOT EXISTS "idx_articles_issuer"
+    ON "articles" ("issuer", "doc_year");""",
+        """CREATE INDEX IF NOT EXISTS "idx_articles_doc_year"
+    ON "articles" ("doc_year", "issuer");""",
+        """CREATE INDEX IF NOT EXISTS "idx_articles_doc_number"
+    ON "articles" ("doc_number");""",
+        """CREATE INDEX IF NOT EXISTS "idx_clusters_sites_size"
+    ON "clusters" ("sites", "size");""",
+        """CREATE TABLE IF NOT EXISTS "attachments" (
+   "id" INTEGER PRIMARY KEY,
+   "url" TEXT NOT NULL,
+   "article_url" TEXT,
+   "article_id" INTEGER REFERENCES "articles"("id"),
+   "site_id" TEXT REFERENCES "sites"("id"),
+   "run_id" TEXT,
+   "name" TEXT,
+   "format" TEXT,
+   "content_type" TEXT,
+   "status" INTEGER,
+   "size" INTEGER,
+   "sha1" TEXT,
+   "body" BLOB,
+   "text" TEXT,
+   "text_status" TEXT,
+   "fetched_at" TEXT,
+   "first_seen" TEXT,
+   "last_seen" TEXT
+);""",
+        """CREATE UNIQUE INDEX IF NOT EXISTS "idx_attachments_url"
+    ON "attachments" ("url");""",
+        """CREATE INDEX IF NOT EXISTS "idx_attachments_article_id"
+    ON "attachments" ("article_id");""",
+        """CREATE INDEX IF NOT EXISTS "idx_attachments_article_url"
+    ON "attachments" ("article_url");""",
+        "CREATE VIRTUAL TABLE IF NOT EXISTS attachments_fts USING fts5("
+        "name, text, content='', tokenize='unicode61', prefix='1')",
+        """CREATE TABLE IF NOT EXISTS "changes" (
+   "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+   "article_id" INTEGER NOT NULL,
+   "change" TEXT NOT NULL,
+   "revision" INTEGER,
+   "at" TEXT NOT NULL
+);""",
+        """CREATE INDEX IF NOT EXISTS "idx_changes_article_id"
+    ON "changes" ("article_id", "id");""",
+        # What is already stored: created (and taken down), in id order.
+        """INSERT INTO changes (article_id, change, revision, at)
+SELECT id, 'created', revision, coalesce(first_seen, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+FROM articles ORDER BY id""",
+        """INSERT INTO changes (article_id, change, revision, at)
+SELECT id, 'taken_down', revision, taken_down_at FROM articles
+WHERE taken_down_at IS NOT NULL ORDER BY id""",
+        """CREATE TRIGGER IF NOT EXISTS "changes_articles_insert" AFTER INSERT ON "articles"
+BEGIN
+  INSERT INTO changes (article_id, change, revision, at)
+    VALUES (new.id, 'created', new.revision, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END""",
+        # What a reader of the article sees; not the bookkeeping columns (last_seen, run_id,
+        # page_id, regions, clusters).
+        """CREATE TRIGGER IF NOT EXISTS "changes_articles_update" AFTER UPDATE OF title, text,
+    published, source, author, editor, flags, taken_down_at, doc_number, written_date, issuer,
+    index_number, subject, validity ON "articles"
+WHEN old.title IS NOT new.title OR old.text IS NOT new.text
+  OR old.published IS NOT new.published OR old.source IS NOT new.source
+  OR old.author IS NOT new.author OR old.editor IS NOT new.editor
+  OR old.flags IS NOT new.flags OR old.doc_number IS NOT new.doc_number
+  OR old.written_date IS NOT new.written_date OR old.issuer IS NOT new.issuer
+  OR old.index_number IS NOT new.index_number OR old.subject IS NOT new.subject
+  OR old.validity IS NOT new.validity
+  OR (old.taken_down_at IS NULL) != (new.taken_down_at IS NULL)
+BEGIN
+  INSERT INTO changes (article_id, change, revision, at)
+    VALUES (new.id,
+      CASE WHEN old.taken_down_at IS NULL AND new.taken_down_at IS NOT NULL THEN 'taken_down'
+           WHEN old.taken_down_at IS NOT NULL AND new.taken_down_at IS NULL THEN 'restored'
+           ELSE 'changed' END,
+      new.revision, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END""",
+        """CREATE TRIGGER IF NOT EXISTS "changes_articles_delete" AFTER DELETE ON "articles"
+BEGIN
+  INSERT INTO changes (article_id, change, revision, at)
+    VALUES (old.id, 'deleted', old.revision, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+END""",
+    ):
+        db.execute(sql)
