@@ -321,7 +321,7 @@ class HostBudgetDownloadHandler:
         while True:
             answer = self.budget.try_acquire(ask)
             if answer.blocked is not None:
-                stats.inc_value("dangjian/blocked/dropped")
+                stats.inc_value("dangjian/budget/blocked")
                 raise IgnoreRequest(f"site {ask.site_id} is blocked ({answer.blocked})")
             if answer.lease is not None:
                 if started is not None:

@@ -73,6 +73,23 @@ class RedisKeys:
         """Set: request fingerprints seen in one run; expires after the run goes quiet."""
         return f"{self.prefix}:dupefilter:{run_id or 'none'}"
 
+    def blocked(self, run_id: str) -> str:
+        """Hash: site id → reason, the sites of a run stopped by an anti-bot challenge."""
+        return f"{self.prefix}:blocked:{run_id or 'none'}"
+
+    @property
+    def budget_hosts(self) -> str:
+        """Sorted set: hosts of the per-host budget → their last request start (ms)."""
+        return f"{self.prefix}:budget:hosts"
+
+    def budget_host(self, host: str) -> str:
+        """Hash: a host's budget: delay, fixed (registry delay), limit, last start, latency."""
+        return f"{self.prefix}:budget:host:{host}"
+
+    def budget_leases(self, host: str) -> str:
+        """Sorted set: leases on a host (``worker:token``) → expiry (ms): its requests in flight."""
+        return f"{self.prefix}:budget:leases:{host}"
+
 
 def page_message(page: RawPage) -> dict[str, Any]:
     """Return the stream fields for a fetched page (body zlib-compressed to save memory)."""

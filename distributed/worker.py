@@ -60,6 +60,8 @@ def distributed_settings(prefix: str) -> dict[str, Any]:
         "ITEM_PIPELINES": {"distributed.worker.RedisHandoffPipeline": 300},
         # Incremental look-ups read the database, which lives with the ingester, not here.
         "DANGJIAN_INCREMENTAL": False,
+        # Per-host limit, delay and AutoThrottle shared by every worker (distributed/politeness.py).
+        "DANGJIAN_HOST_BUDGET": "distributed.politeness.RedisHostBudget",
     }
 
 
@@ -233,15 +235,24 @@ class RedisHandoffPipeline:
     killed at any moment has either handed the page on or will have it fetched again. When
     more than ``DANGJIAN_REDIS_STREAM_MAX`` entries wait for the ingester, the worker slows
     down until it catches up, so a stopped ingester cannot fill Redis's memory.
+
+    A site's block goes, in the same transaction, into ``<prefix>:blocked:<run>``: from then
+    on no worker gets a lease for that site in that run (``distributed/politeness.py``).
     """
 
     def __init__(
-        self, crawler: Crawler, server: redis.Redis, keys: RedisKeys, stream_max: int
+        self,
+        crawler: Crawler,
+        server: redis.Redis,
+        keys: RedisKeys,
+        stream_max: int,
+        blocked_ttl: int = 3 * 86400,
     ) -> None:
         self.crawler = crawler
         self.server = server
         self.keys = keys
         self.stream_max = stream_max
+        self.blocked_ttl = blocked_ttl
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RedisHandoffPipeline:
@@ -253,6 +264,7 @@ class RedisHandoffPipeline:
             get_redis_from_settings(settings),
             RedisKeys(settings.get("DANGJIAN_REDIS_PREFIX") or "dangjian"),
             settings.getint("DANGJIAN_REDIS_STREAM_MAX", DEFAULT_STREAM_MAX),
+            settings.getint("DANGJIAN_REDIS_DUPEFILTER_TTL", 3 * 86400),
         )
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
@@ -277,6 +289,10 @@ class RedisHandoffPipeline:
         else:
             return item
         pipe = self.server.pipeline(transaction=True)
+        if kind == "blocked":
+            # Every worker stops the site now: the budget grants its requests no lease.
+            pipe.hset(self.keys.blocked(item.run_id), item.site_id, item.reason)
+            pipe.expire(self.keys.blocked(item.run_id), self.blocked_ttl)
         pipe.xadd(self.keys.pages, fields)
         if getattr(item, "task", ""):
             pipe.hdel(spider.registry_redis.processing_key, item.task)

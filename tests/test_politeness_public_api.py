@@ -50,11 +50,23 @@ class HostLog:
     paths: list[str] = field(default_factory=list)
     inflight: int = 0
     peak: int = 0
-    answered_challenge: bool = False
+    served: int = 0
+    spans: list[tuple[float, float]] = field(default_factory=list)  # (start, end) of each
 
     def gaps(self) -> list[float]:
         ordered = sorted(self.starts)
         return [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+
+    def peak_between(self, start: float, end: float) -> int:
+        """Most requests in flight at once at any moment between ``start`` and ``end``."""
+        inside = [(a, b) for a, b in self.spans if a < end and b > start]
+        # At equal times an end counts before a start: back-to-back is not overlap.
+        events = sorted([(max(a, start), 1) for a, _ in inside] + [(b, -1) for _, b in inside])
+        peak = level = 0
+        for _, step in events:
+            level += step
+            peak = max(peak, level)
+        return peak
 
 
 class LoopbackSites:
@@ -63,15 +75,16 @@ class LoopbackSites:
     Args:
         hosts: loopback address → seconds each answer takes.
         articles: articles linked from each host's column page.
-        challenge: hosts whose first page (robots.txt aside) is a Ruishu 412 challenge.
+        challenge: host → pages it serves (robots.txt aside) before answering every later
+            request with a Ruishu 412 challenge.
     """
 
     def __init__(
-        self, hosts: dict[str, float], articles: int = 8, challenge: frozenset[str] = frozenset()
+        self, hosts: dict[str, float], articles: int = 8, challenge: dict[str, int] | None = None
     ):
         self.slow = dict(hosts)
         self.articles = articles
-        self.challenge = challenge
+        self.challenge = challenge or {}
         self.logs = {host: HostLog() for host in hosts}
         self.lock = threading.Lock()
         self.servers: dict[str, ThreadingHTTPServer] = {}
@@ -82,13 +95,14 @@ class LoopbackSites:
     def article_paths(self) -> list[str]:
         return [f"/col/202401/t20240101_{i}.html" for i in range(1, self.articles + 1)]
 
-    def entry(self, site_id: str, host: str, delay: float | None) -> dict:
-        """The registry entry of the site served by ``host``."""
+    def entry(self, site_id: str, host: str, delay: float | None, columns: int = 1) -> dict:
+        """The registry entry of the site served by ``host`` (its columns list the same)."""
         entry = {
             "id": site_id,
             "name": f"测试党建网{site_id}",
             "level": "city",
-            "start_urls": [self.url(host, "/col/index.html")],
+            "start_urls": [self.url(host, "/col/index.html")]
+            + [self.url(host, f"/col{n}/index.html") for n in range(2, columns + 1)],
             "allowed_hosts": [host],
             "article_patterns": [ARTICLE_PATTERN],
             "sample": True,
@@ -102,10 +116,10 @@ class LoopbackSites:
             return 404, b""
         with self.lock:
             log = self.logs[host]
-            if host in self.challenge and not log.answered_challenge:
-                log.answered_challenge = True
+            log.served += 1
+            if host in self.challenge and log.served > self.challenge[host]:
                 return 412, TS_CHALLENGE
-        if path == "/col/index.html":
+        if path.endswith("/index.html"):
             links = "".join(
                 f'<li><a href="{p}">党建要闻{p[-7:-5]}</a></li>' for p in self.article_paths()
             )
@@ -128,8 +142,9 @@ class LoopbackSites:
             def do_GET(self) -> None:  # noqa: N802
                 host = self.server.server_address[0]
                 log = sites.logs[host]
+                started = time.monotonic()
                 with sites.lock:
-                    log.starts.append(time.monotonic())
+                    log.starts.append(started)
                     log.paths.append(self.path)
                     log.inflight += 1
                     log.peak = max(log.peak, log.inflight)
@@ -144,6 +159,7 @@ class LoopbackSites:
                 finally:
                     with sites.lock:
                         log.inflight -= 1
+                        log.spans.append((started, time.monotonic()))
 
             def log_message(self, *args: object) -> None:
                 pass
