@@ -179,10 +179,13 @@ class SampleSite:
         raise NotImplementedError
 
     def render_home(self) -> str:
-        """The home page: full navigation, news blocks and footer (``home.py``)."""
-        from .home import render_home
+        """The home page: full navigation, news blocks and footer (``home.py``); a site
+        without a home page there shows its first column."""
+        from .home import HOMES, render_home
 
-        return render_home(self)
+        if self.id in HOMES:
+            return render_home(self)
+        return self.render_list(self.spec.columns[0].key, 1)
 
     def render_extra(self, kind: str, arg: Any) -> Response:
         raise NotImplementedError
