@@ -28,6 +28,7 @@ COMMANDS = [
     "worker",
     "ingest",
     "enqueue",
+    "discover",
 ]
 
 
