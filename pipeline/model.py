@@ -26,7 +26,11 @@ class RawPage:
     site_id: str = ""
     run_id: str = ""
     kind: str = "article"
-    """What the crawler took the page for: ``list``, ``article`` or ``other``."""
+    """What the crawler took the page for: ``list``, ``article``, ``attachment`` or ``other``."""
+    referrer: str = ""
+    """For an attachment: the URL of the article page that links it."""
+    link_text: str = ""
+    """For an attachment: the text of the link to it (often the file's real name)."""
 
 
 @dataclass
@@ -44,6 +48,19 @@ class ExtractedPage:
     this is the 发布日期 (date of publication), not the 成文日期."""
     written_date: str | None = None
     """The 成文日期 of a government document (the date it was signed), ``YYYY-MM-DD``."""
+    # The other fields of a government document (pipeline.extract.documents).
+    doc_number: str | None = None
+    """文号, normalised: ``湘组发〔2023〕5号`` whatever brackets the page used."""
+    issuer: str | None = None
+    """发文机关: the issuing organ(s), joined with ``、``."""
+    index_number: str | None = None
+    """索引号 of the 政府信息公开 catalogue."""
+    subject: str | None = None
+    """主题分类 as the page states it."""
+    validity: str | None = None
+    """有效性 (有效, 失效, 废止...) as the page states it."""
+    doc_year: str | None = None
+    """The document's year: of its 成文日期, else the one in its number."""
     source: str | None = None
     author: str | None = None
     editor: str | None = None

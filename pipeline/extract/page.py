@@ -27,6 +27,7 @@ from pipeline.extract.boilerplate import Cleaned, clean_paragraphs, han_count
 from pipeline.extract.bylines import Credits, clean_authors, clean_source, split_names
 from pipeline.extract.dates import find_date_in_url, parse_date
 from pipeline.extract.decode import Decoded, decode_html
+from pipeline.extract.documents import fill_document
 from pipeline.extract.fields import (
     extract_column,
     extract_keywords,
@@ -135,6 +136,8 @@ def extract_page(
             classify(page, tree, cleaned, links, options)
         stage = "normalise"
         fill_fields(page, fields, cleaned)
+        stage = "document"
+        fill_document(page, tree, fields.disclosure)
     except Exception as error:  # noqa: BLE001 - one bad page must never stop a batch
         record_crash(page, stage, error)
     return page
