@@ -120,3 +120,32 @@ def test_meta_charset_forms() -> None:
     assert find_meta_charset(b'<meta charset="GBK">') == "gb18030"
     assert find_meta_charset(b'<?xml version="1.0" encoding="gb2312"?>') == "gb18030"
     assert find_meta_charset(b"<p>no meta</p>") is None
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_bom_wins_over_the_http_charset(codec: str) -> None:
+    bom = {
+        "utf-16-le": codecs.BOM_UTF16_LE,
+        "utf-16-be": codecs.BOM_UTF16_BE,
+        "utf-32-le": codecs.BOM_UTF32_LE,
+        "utf-32-be": codecs.BOM_UTF32_BE,
+    }[codec]
+    decoded = decode_html(bom + html().encode(codec), "text/html; charset=iso-8859-1")
+    assert (decoded.encoding, decoded.method, decoded.lossy) == (codec, "bom", False)
+    assert TEXT in decoded.text
+
+
+def test_random_bytes_are_binary() -> None:
+    import random
+
+    generator = random.Random(7)
+    body = bytes(generator.getrandbits(8) for _ in range(100_000))
+    with pytest.raises(DecodeError, match="binary body"):
+        decode_html(body)
+
+
+def test_undecodable_text_is_refused() -> None:
+    # A UTF-8 BOM over bytes that are not UTF-8: mostly replacement characters.
+    body = codecs.BOM_UTF8 + b"<html><body>" + bytes(range(0x80, 0x100)) * 200 + b"</body></html>"
+    with pytest.raises(DecodeError, match="undecodable"):
+        decode_html(body)

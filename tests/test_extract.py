@@ -352,3 +352,301 @@ def test_link_box_remnants_before_the_text_dropped() -> None:
     result = extract_page(html.encode(), "http://x.gov.cn/news_view.asp?id=1")
     assert "中国徐州" not in result.text and "江苏党建网" not in result.text
     assert result.title == "机关党建工作会议召开"
+
+
+# --- never raise, never lose a page silently (issue #11) ---------------------------------
+
+
+def test_an_exception_in_a_stage_becomes_the_page_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.extract import page as stages
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("<Element div at 0x7f>")
+
+    monkeypatch.setattr(stages, "find_info_credits", broken)
+    result = page(f'<div id="zoom">{PROSE}</div>')
+    assert result.is_article is False
+    assert result.error is not None
+    assert result.error.startswith("body: KeyError:")
+    assert "(at test_extract.py:" in result.error and "in broken)" in result.error
+    assert result.reason and "report it" in result.reason
+
+
+def test_no_body_rejection_says_what_to_check() -> None:
+    result = extract_page(
+        b"<html><head><title>x</title></head><body><div>Loading...</div></body></html>"
+    )
+    assert result.error == "extract: no article body"
+    assert "JavaScript" in (result.reason or "")
+
+
+def test_mostly_replacement_characters_are_garbage() -> None:
+    text = "会议召开\ufffd\ufffd\ufffd强调" * 40
+    result = page(f'<div id="zoom"><p>{text}</p></div>')
+    assert result.is_article is False
+    assert result.error is not None and "U+FFFD" in result.error
+
+
+def test_random_han_characters_are_garbage() -> None:
+    import random
+
+    generator = random.Random(3)
+    text = "".join(chr(generator.randint(0x4E00, 0x9FA5)) for _ in range(400))
+    result = page(f'<div id="zoom"><p>{text}。</p></div>')
+    assert result.is_article is False
+    assert "garbage" in (result.error or "")
+
+
+def test_second_opinion_keeps_an_article_our_rules_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.extract import page as stages
+
+    real_read_body = stages.read_body
+
+    def lost(*args: object, **kwargs: object) -> stages.Body:
+        found = real_read_body(*args, **kwargs)
+        found.paragraphs = []  # our rules find nothing; the page plainly holds an article
+        return found
+
+    monkeypatch.setattr(stages, "read_body", lost)
+    result = page(f"<div class='text'>{PROSE * 4}</div>")
+    assert result.is_article is True
+    assert "body:trafilatura-fallback" in result.flags
+    assert "认真总结2022年机关党建工作" in result.text
+
+
+def test_text_core_in_a_left_column_survives_pruning() -> None:
+    html = (
+        "<html><head><title>机关党建工作会议召开</title></head><body>"
+        "<div class='left main'><h1>机关党建工作会议召开</h1>"
+        f"<div class='body-text'>{PROSE * 3}</div>"
+        + "".join(f"<a href='/{i}.html'>其他新闻标题第{i}条消息</a>" for i in range(30))
+        + "</div><div class='right'><a href='/x.html'>热门文章</a></div></body></html>"
+    )
+    result = extract_page(html.encode(), "http://x.example.cn/a/1.html")
+    assert result.is_article is True
+    assert result.text.count("认真总结2022年机关党建工作") == 3
+
+
+# --- titles ------------------------------------------------------------------------------
+
+
+def _title(head: str, body: str = "") -> str | None:
+    html = f"<html><head><meta charset='utf-8'>{head}</head><body>{body}<div id='zoom'>{PROSE}</div></body></html>"
+    return extract_page(html.encode(), "http://x.gov.cn/a/1.html").title
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        (
+            "凯里市人民政府- 凯里市教育系统2024年公开招聘实施方案",
+            "凯里市教育系统2024年公开招聘实施方案",
+        ),
+        (
+            "习近平主持召开深入推进长三角一体化发展座谈会-中国科普网",
+            "习近平主持召开深入推进长三角一体化发展座谈会",
+        ),
+        ("静夜思•夜-中国诗歌网", "静夜思•夜"),
+        ("2023-2024学年党建工作要点", "2023-2024学年党建工作要点"),
+        ("市委召开常委会会议 | 新闻频道 | 示例日报", "市委召开常委会会议"),
+        (
+            "奋进新征程 凝聚新力量<div>——热烈祝贺大会胜利召开</div>",
+            "奋进新征程 凝聚新力量——热烈祝贺大会胜利召开",
+        ),
+    ],
+)
+def test_title_without_site_names_or_markup(title: str, expected: str) -> None:
+    assert _title(f"<title>{title}</title>") == expected
+
+
+def test_title_from_a_heading_with_a_counter_after_it() -> None:
+    head = "<title>第二章 失乡号的船长 _《深海余烬》小说在线阅读 - 起点中文网</title>"
+    assert _title(head, "<h1>第二章 失乡号的船长<span>241</span></h1>") == "第二章 失乡号的船长"
+    head = "<title>雄安新区 - 维基百科，自由的百科全书</title>"
+    assert _title(head, "<h1>雄安新区<span>[编辑]</span></h1>") == "雄安新区"
+
+
+def test_visible_headline_wins_over_a_stale_title() -> None:
+    head = "<title>家庭暴力：警方算法判定莉娜仅面临中等风险 - BBC News 中文</title>"
+    body = "<h1>在被AI警察判定为仅面临中等风险后，西班牙女孩莉娜遇害了</h1><h2>热门内容</h2>"
+    assert _title(head, body) == "在被AI警察判定为仅面临中等风险后，西班牙女孩莉娜遇害了"
+
+
+def test_title_naming_only_site_and_column_yields_to_the_page_heading() -> None:
+    body = "<div class='rumor-title'>徒手抓子弹真的存在吗？</div><div class='tj-box-title'>相关推荐</div>"
+    assert _title("<title>科普中国-辟谣文章</title>", body) == "徒手抓子弹真的存在吗？"
+
+
+def test_title_agreeing_with_heading_keeps_its_quotes() -> None:
+    head = '<title>微软开源"原生1bit"三进制LLM | 量子位</title>'
+    assert _title(head, "<h1>微软开源“原生1bit”三进制LLM</h1>") == "微软开源“原生1bit”三进制LLM"
+
+
+# --- government notices ------------------------------------------------------------------
+
+NOTICE = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<title>吉林省人民政府关于加强森林草原防火工作的通告_吉林省人民政府</title></head><body>
+<div class="position">当前位置：<a href="/">首页</a> &gt; <a href="/xxgk/">政府信息公开</a> &gt; 通知公告</div>
+<div class="{box}">
+<table class="xxgk_table">
+<tr><td>索 引 号：</td><td>11220000013544357T/2023-00123</td><td>主题分类：</td><td>综合政务\\通知</td></tr>
+<tr><td>发文机关：</td><td>吉林省人民政府</td><td>成文日期：</td><td>2023年03月10日</td></tr>
+<tr><td>标　　题：</td><td colspan="3">吉林省人民政府关于加强森林草原防火工作的通告</td></tr>
+<tr><td>文　　号：</td><td>吉政明电〔2023〕5号</td><td>发布日期：</td><td>2023年03月15日</td></tr>
+</table>
+<h1 class="bt">吉林省人民政府关于加强森林草原防火工作的通告</h1>
+<div class="{content}">
+<p>为切实做好全省森林草原防火工作，有效预防和扑救森林草原火灾，保障人民群众生命财产安全，根据《中华人民共和国森林法》等法律法规，现就有关事项通告如下：</p>
+<p>一、每年3月15日至6月15日、9月15日至11月15日为全省森林草原防火期。</p>
+<p>二、防火期内，禁止在森林草原防火区野外用火。</p>
+<p>（一）禁止烧荒、烧秸秆、烧灰积肥；</p>
+<p>（二）禁止上坟烧纸、燃放烟花爆竹；</p>
+<p>三、进入森林草原防火区的人员，应当自觉接受检查，不得携带火种。</p>
+<p>联系电话：0431-88904200，举报电话：12119。</p>
+<p>地址：长春市人民大街11号。</p>
+<p>四、对违反本通告规定的，由有关部门依法予以处罚；构成犯罪的，依法追究刑事责任。</p>
+<p>五、本通告自发布之日起施行。</p>
+<p style="text-align:right">吉林省人民政府</p>
+<p style="text-align:right">2023年3月10日</p>
+<p>（此件公开发布）</p>
+</div></div>
+<div class="footer">主办：吉林省人民政府办公厅　吉ICP备05002909号</div>
+</body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("box", "content"),
+    [("zlyxxgk", "zlyxxgk_content"), ("main", "TRS_UEDITOR")],
+    ids=["trafilatura-path", "container-path"],
+)
+def test_notice_keeps_its_whole_body_and_both_dates(box: str, content: str) -> None:
+    html = NOTICE.format(box=box, content=content)
+    url = "http://www.jl.gov.cn/zw/xxgk/tzgg/202303/t20230315_8690000.html"
+    result = extract_page(html.encode(), url)
+    assert result.is_article is True
+    assert result.published == "2023-03-15"  # 发布日期
+    assert result.written_date == "2023-03-10"  # 成文日期
+    lines = result.text.split("\n")
+    for clause in (
+        "一、每年3月15日",
+        "（二）禁止上坟烧纸",
+        "联系电话：0431-88904200",
+        "地址：长春市人民大街11号",
+        "四、对违反本通告规定",
+        "五、本通告自发布之日起施行。",
+    ):
+        assert any(line.startswith(clause) for line in lines), clause
+    assert lines[-3:] == ["吉林省人民政府", "2023年3月10日", "（此件公开发布）"]
+    for label in (
+        "索引号",
+        "索 引 号",
+        "发文机关",
+        "文号",
+        "文　　号",
+        "主题分类",
+        "成文日期",
+        "吉ICP备",
+    ):
+        assert label not in result.text, label
+
+
+def test_written_date_from_an_info_line() -> None:
+    line = '<div class="info">成文日期：2024-01-02　发布日期：2024-01-05　来源：市政府办公室</div>'
+    result = page(f"{line}<div id='zoom'>{PROSE}</div>")
+    assert (result.published, result.written_date) == ("2024-01-05", "2024-01-02")
+    assert result.source == "市政府办公室"
+
+
+# --- bylines and sources -----------------------------------------------------------------
+
+
+def test_author_meta_holding_the_editor_is_no_author() -> None:
+    head = '<meta name="author" content="青网新闻张毅">'
+    result = page(f"<div id='zoom'>{PROSE}<p>责任编辑：张毅</p></div>", head)
+    assert result.author is None and result.editor == "张毅"
+
+
+def test_organisation_in_the_author_meta_is_no_author() -> None:
+    assert (
+        page(f"<div id='zoom'>{PROSE}</div>", '<meta name="author" content="中国科普网">').author
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "authors"),
+    [
+        ("新华社北京5月19日电（刘艺、杨吉）", "刘艺、杨吉"),
+        ("文丨政能亮特约评论员 韩涵", "韩涵"),
+    ],
+)
+def test_lead_bylines(paragraph: str, authors: str) -> None:
+    assert page(f"<div id='zoom'><p>{paragraph}</p>{PROSE}</div>").author == authors
+
+
+@pytest.mark.parametrize(
+    ("closing", "authors"),
+    [
+        ("（总台央视记者 奚丹霓 张赛）", "奚丹霓、张赛"),
+        ("（钟才文）", "钟才文"),
+        ("（作者系贵州省直机关工委党组书记、局长）", None),
+    ],
+)
+def test_closing_signatures(closing: str, authors: str | None) -> None:
+    assert (
+        page(f"<div id='zoom'>{PROSE}<p>会议要求，各单位抓好落实。{closing}</p></div>").author
+        == authors
+    )
+
+
+def test_padded_two_character_names_are_joined() -> None:
+    assert (
+        page(f"<div id='zoom'><p>本报记者 王乐文 方 敏</p>{PROSE}</div>").author == "王乐文、方敏"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "source"),
+    [
+        ("来源：央视新闻客户端 举报", "央视新闻客户端"),
+        ("来源：21世纪经济报道(广州)", "21世纪经济报道(广州)"),
+        ("来源：人民日报2024-05-13 08:49", "人民日报"),
+    ],
+)
+def test_source_values_end_at_widgets_and_dates(line: str, source: str) -> None:
+    assert page(f"<div class='info'>{line}</div><div id='zoom'>{PROSE}</div>").source == source
+
+
+# --- list pages and trailing lists -------------------------------------------------------
+
+
+def test_short_news_under_a_pagination_bar_is_an_article() -> None:
+    links = "".join(f"<li><a href='/{i}.html'>其他新闻标题第{i}条消息</a></li>" for i in range(12))
+    body = (
+        f"<div class='TRS_Editor'>{PROSE}{PROSE}</div><ul class='rdwz'>{links}</ul>"
+        "<div class='page'>共3页 <a href='?p=2'>下一页</a></div>"
+    )
+    assert page(body).is_article is True
+
+
+def test_trailing_list_of_other_articles_dropped() -> None:
+    items = "".join(
+        f"<li><a href='/r/{i}.html'>2021-01-19 相关健康资讯第{i}条标题很长</a></li>"
+        for i in range(6)
+    )
+    body = f"<div class='art'><div class='content'>{PROSE}{PROSE}</div><h3>健康资讯推荐</h3><ul>{items}</ul></div>"
+    result = page(body)
+    assert "健康资讯推荐" not in result.text and "相关健康资讯" not in result.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "平台声明：该文观点仅代表作者本人，搜狐号系信息发布平台，搜狐仅提供信息存储空间服务。",
+        "特别声明：以上内容为自媒体平台“网易号”用户上传并发布，本平台仅提供信息存储服务。",
+        "评论13",
+    ],
+)
+def test_platform_disclaimers_end_the_body(line: str) -> None:
+    result = page(f"<div id='zoom'>{PROSE}<p>{line}</p><p>网友留言：说得好。</p></div>")
+    assert line not in result.text and "网友留言" not in result.text

@@ -246,7 +246,10 @@ def _copy_with(
 
 
 def read_body(
-    tree: HtmlElement, url: str | None, min_container_chars: int = MIN_CORE_CHARS
+    tree: HtmlElement,
+    url: str | None,
+    min_container_chars: int = MIN_CORE_CHARS,
+    huge: bool = False,
 ) -> Body:
     """Find the body paragraphs of a page: CMS container, else trafilatura on the pruned page.
 
@@ -257,6 +260,8 @@ def read_body(
         tree: The parsed page (not modified).
         url: The page URL, for trafilatura.
         min_container_chars: A container with less unlinked text than this is ignored.
+        huge: The page is too large for trafilatura (its cost grows faster than the page):
+            without a container, the text core is the body.
 
     Returns:
         The paragraphs and where they came from.
@@ -282,6 +287,8 @@ def read_body(
         return Body(
             element_to_paragraphs(container_copy), "container", container, core_chars, pruned
         )
+    if huge and core_copy is not None:
+        return Body(element_to_paragraphs(core_copy), "densest-block", None, core_chars, pruned)
     paragraphs, extractor = extract_article(pruned, url)
     return Body(paragraphs or [], extractor, None, core_chars, pruned)
 

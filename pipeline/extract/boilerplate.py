@@ -79,6 +79,14 @@ LIST_MARKS = "-•·●▪◆■□○◇>》 "
 ISSUE_LINE_RE = re.compile(
     r"^(?P<source>[^\s\d]{2,16})\s*(?:19|20)\d{2}\s*年\s*(?:第\s*)?\d{1,2}\s*期$"
 )
+# Rows of the 政府信息公开 index table above a government document, as table text or as
+# trafilatura's "| 索 引 号： | … |" rows; its 标题 row only right after the others.
+DISCLOSURE_ROW_RE = re.compile(
+    r"^[|｜]?(索引号|主题分类|信息分类|体裁分类|组配分类|发文机关|发布机构|发布单位|发文单位|"
+    r"文号|发文字号|成文日期|成文时间|发布日期|公开日期|有效性|主题词|公开方式|公开范围|"
+    r"公开时限|生成日期|责任部门|公开责任部门)[:：|｜]"
+)
+TABLE_TITLE_ROW_RE = re.compile(r"^[|｜]?(标题|名称|文件名称)[:：|｜]")
 HAN_RE = re.compile(r"[\u4e00-\u9fff]")
 HAN_RUN_RE = re.compile(r"[\u4e00-\u9fff]+")
 # Remnants of widgets whose links were removed: "】【", ">>", "|".
@@ -176,24 +184,28 @@ def clean_paragraphs(
     """
     result = Cleaned()
     seen_prose = False
+    in_table = False
     for index, (original, text) in enumerate(zip(originals, simplified, strict=True)):
         text = text.strip()
         if not text:
             continue
         head = not seen_prose
         stop = is_stop_line(text)
+        if stop and CONTACT_RE.match(text) and any(map(is_prose, simplified[index + 1 :])):
+            stop = False  # a notice's contact clause: the text goes on
         if seen_prose and stop:
-            if CONTACT_RE.match(text) and any(is_prose(later) for later in simplified[index + 1 :]):
-                stop = False  # a notice's contact clause: the text goes on
-            else:
-                result.dropped.append(text)
-                break
+            result.dropped.append(text)
+            break
         drop = False
         if PUNCTUATION_ONLY_RE.match(text):
             drop = True
         elif BREADCRUMB_RE.match(text) or WIDGET_RE.search(text) and len(text) <= 40:
             drop = True
         elif stop:
+            drop = True
+        elif head and DISCLOSURE_ROW_RE.match(text.replace(" ", "")):
+            drop = True  # the 政府信息公开 index table (索引号, 发文机关, 成文日期…)
+        elif head and in_table and TABLE_TITLE_ROW_RE.match(text.replace(" ", "")):
             drop = True
         elif keyword := KEYWORD_RE.match(text):
             result.keywords = result.keywords or parse_keywords(keyword.group("value"))
@@ -224,6 +236,7 @@ def clean_paragraphs(
         elif head and (issue := ISSUE_LINE_RE.match(text)):
             result.credits.source = result.credits.source or issue.group("source")
             drop = True
+        in_table = drop and (in_table or bool(DISCLOSURE_ROW_RE.match(text.replace(" ", ""))))
         if drop:
             result.dropped.append(text)
             continue

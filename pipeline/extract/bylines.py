@@ -63,7 +63,12 @@ LABEL_RE = re.compile(
     r"[【\[(（]?\s*(" + "|".join(sorted(LABEL_KIND, key=len, reverse=True)) + r")\s*[:：]\s*"
 )
 # A value ends at a wide gap or at a separator; names inside a value are split on these.
-VALUE_END_RE = re.compile(r"\s{2,}|\u3000|[|｜【】\[\]]|(?<=\S)\s+(?=\d{4}[-/.年])")
+VALUE_END_RE = re.compile(
+    r"\s{2,}|\u3000|[|｜【】\[\]]|(?<=\S)\s*(?=(?:19|20)\d{2}\s*[-/.年]\s*\d)"
+)
+# A source name holds no space: what follows one is an IP location, a counter or a widget
+# ("央视新闻客户端 举报", "中国新闻网 1938人参与222评论", "鞭牛士 北京 举报").
+SOURCE_END_RE = re.compile(r"\s")
 NAME_SPLIT_RE = re.compile(r"[、,，;；/\s]+")
 HAN_NAME_RE = re.compile(r"^[\u4e00-\u9fff·]{2,6}$")
 
@@ -135,6 +140,7 @@ def clean_source(value: str | None) -> str | None:
     if not value:
         return None
     value = SOURCE_LABEL_RE.sub("", value).strip()
+    value = strip_unbalanced(SOURCE_END_RE.split(value, maxsplit=1)[0].strip(" :：,，;；|｜"))
     publication = PUBLICATION_RE.match(value)
     if publication:
         value = publication.group("name")
@@ -259,7 +265,24 @@ def clean_authors(
 
 def _clean_value(value: str) -> str:
     value = VALUE_END_RE.split(value.strip(), maxsplit=1)[0]
-    return value.strip(" :：,，;；|｜()（）【】[]")
+    return strip_unbalanced(value.strip(" :：,，;；|｜【】[]"))
+
+
+def strip_unbalanced(value: str) -> str:
+    """Strip parentheses from the ends of a value unless they pair up (``21世纪经济报道(广州)``)."""
+    while (
+        value
+        and value[-1] in ")）"
+        and value.count("(") + value.count("（") < (value.count(")") + value.count("）"))
+    ):
+        value = value[:-1].rstrip()
+    while (
+        value
+        and value[0] in "(（"
+        and value.count("(") + value.count("（") > (value.count(")") + value.count("）"))
+    ):
+        value = value[1:].lstrip()
+    return value
 
 
 def parse_info_line(text: str) -> Credits:

@@ -62,6 +62,7 @@ SITE_WORDS_RE = re.compile(
     r"(网|站|政府|门户|官网|委员会|日报|晚报|在线|频道|博物馆|纪念馆|统战|工委|党建)$"
 )
 MAX_INFO_CHARS = 200
+SOURCE_PREFIX_RE = re.compile(r"^\s*(本文|文章|信息|新闻)?(来源于|来源|出自|稿源)\s*[:：]?")
 
 
 def text_of(element: HtmlElement) -> str:
@@ -368,7 +369,7 @@ def find_info_credits(
             continue
         candidates.append(element)
         credits.merge(parse_info_line(normalised))
-    if credits.published is None or not credits.authors:
+    if credits.published is None or not credits.authors or credits.source is None:
         credits.merge(_credits_from_classes(tree, order, start, stop, text_start))
     return credits
 
@@ -386,6 +387,14 @@ def _credits_from_classes(
         if start < order.get(element, -1) < stop and len(text_of(element)) <= 60:
             credits.published = parse_date(text_of(element))
             if credits.published:
+                break
+    for element in selectors.SOURCE_ELEMENT_XPATH(tree):
+        text = normalise_text(text_of(element))
+        if start < order.get(element, -1) < min(stop, text_start) and 0 < len(text) <= 40:
+            # "本文来源于北京商报", "来源：新华社", or the name alone.
+            value = SOURCE_PREFIX_RE.sub("", text).strip()
+            if value and not parse_date(value):
+                credits.source = value
                 break
     for element in selectors.AUTHOR_ELEMENT_XPATH(tree):
         text = normalise_text(text_of(element))

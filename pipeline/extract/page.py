@@ -22,7 +22,7 @@ from lxml.html import HtmlElement
 
 from pipeline.errors import DecodeError
 from pipeline.extract import selectors
-from pipeline.extract.body import Body, read_body, second_opinion
+from pipeline.extract.body import MIN_CORE_CHARS, Body, read_body, second_opinion
 from pipeline.extract.boilerplate import Cleaned, clean_paragraphs, han_count
 from pipeline.extract.bylines import Credits, clean_authors, clean_source, split_names
 from pipeline.extract.dates import find_date_in_url, parse_date
@@ -69,6 +69,9 @@ class ExtractOptions:
     """A body with less than this share of the page's text core gets a second opinion."""
     max_bytes: int = 16 * 2**20
     """Pages larger than this (bytes) are refused rather than parsed."""
+    max_trafilatura_chars: int = 2_000_000
+    """Above this many characters of HTML, trafilatura (whose cost grows faster than the
+    page) is not run: the text core is the body and there is no second opinion."""
 
 
 DEFAULT_OPTIONS = ExtractOptions()
@@ -126,14 +129,17 @@ def extract_page(
             stage = "fields"
             fields = read_fields(tree, url)
             stage = "body"
-            found = read_body(tree, fields.url, options.min_container_chars)
+            huge = len(decoded.text) > options.max_trafilatura_chars
+            found = read_body(tree, fields.url, options.min_container_chars, huge)
             fields.credits = find_info_credits(tree, fields.title_element, found.container)
             links = LinkTexts(tree)
             cleaned = clean_body(found.paragraphs, fields, links)
-            if is_thin(cleaned, found, options):
+            if not huge and is_thin(cleaned, found, options):
+                ours = cleaned
                 cleaned = ask_second_opinion(page, tree, fields, cleaned, links)
+                found.extractor = found.extractor if cleaned is ours else "trafilatura-fallback"
             stage = "page kind"
-            classify(page, tree, cleaned, links, options)
+            classify(page, tree, cleaned, links, options, found.extractor == "container")
         stage = "normalise"
         fill_fields(page, fields, cleaned)
         stage = "document"
@@ -236,7 +242,14 @@ def drop_before_title(paragraphs: list[str], simplified: list[str], title: str |
 
 
 def is_thin(cleaned: Cleaned, found: Body, options: ExtractOptions) -> bool:
-    """Tell whether a body is empty or much shorter than the text the page plainly holds."""
+    """Tell whether a body is much shorter than the text the page plainly holds.
+
+    A page whose densest block holds no running text (a front page, a list of links) gets
+    no second opinion: there is no article for one to find, and asking costs a full
+    trafilatura cascade on the largest pages.
+    """
+    if found.core_chars < MIN_CORE_CHARS:
+        return False
     chars = sum(han_count(p) for p in cleaned.simplified)
     return chars < options.min_body_chars or chars < options.thin_body_share * found.core_chars
 
@@ -273,11 +286,17 @@ def classify(
     cleaned: Cleaned,
     links: LinkTexts,
     options: ExtractOptions,
+    from_container: bool = False,
 ) -> None:
     """Decide whether the page is an article; otherwise set a ``reason`` a user can act on."""
     text = "\n".join(cleaned.simplified)
     if is_list_page(
-        tree, cleaned.simplified, links, options.list_min_links, options.list_max_prose
+        tree,
+        cleaned.simplified,
+        links,
+        options.list_min_links,
+        options.list_max_prose,
+        from_container=from_container,
     ):
         page.reason = "list page: many links, little prose"
     elif is_attachment_only(tree, cleaned.paragraphs):

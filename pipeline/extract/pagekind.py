@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Container
 
 from lxml.html import HtmlElement
@@ -30,6 +31,7 @@ MAX_REPLACEMENT_SHARE = 0.01
 MIN_PROSE_SHARE = 0.8
 MIN_COMMON_HAN_SHARE = 0.75
 MIN_DISTINCT_HAN = 8
+MAX_ONE_CHAR_SHARE = 0.25
 
 # A sentence: a clause of running text ending in a full stop, exclamation or question mark.
 SENTENCE_RE = re.compile(r"[\u4e00-\u9fff][^。！？!?]{4,}[。！？]|[。！？]\s*$")
@@ -91,6 +93,7 @@ def is_list_page(
     link_texts: Container[str],
     min_links: int = LIST_MIN_LINKS,
     max_prose: int = LIST_MAX_PROSE,
+    from_container: bool = False,
 ) -> bool:
     """Tell whether a page is a column (list) page, a portal front page or a news stream.
 
@@ -105,6 +108,8 @@ def is_list_page(
         link_texts: The normalised texts of the page's links.
         min_links: Title-like links a list page has at least.
         max_prose: Han characters of running text under which a body is short.
+        from_container: The body came from a known CMS article container: a short text
+            under a pagination bar is then still an article.
 
     Returns:
         True when the page lists articles rather than holding one.
@@ -130,6 +135,8 @@ def is_list_page(
     ]
     if len(entries) >= 5 and len(entries) >= LIST_ENTRY_SHARE * len(paragraphs):
         return True
+    if from_container and len(entries) < 5:
+        return False  # a known article container holding sentences, not a list
     prose_chars = sum(han_count(p) for p in paragraphs if is_prose(p) and p not in entries)
     # A short news item under a pagination bar is still an article: running text that
     # outweighs the list lines in the body decides, pagination or not.
@@ -177,4 +184,9 @@ def garbage_reason(text: str) -> str | None:
             )
     if han and len(set(han)) < MIN_DISTINCT_HAN and han_count(text) >= len(chars) / 2:
         return f"garbage: {len(han)} Han characters but only {len(set(han))} distinct ones"
+    if len(han) >= 30:
+        # In running text the commonest character (的) is about 5 % of the whole.
+        top, count = Counter(han).most_common(1)[0]
+        if count > MAX_ONE_CHAR_SHARE * len(han):
+            return f"garbage: {count / len(han):.0%} of its Han characters are {top!r}"
     return None

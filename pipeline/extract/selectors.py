@@ -207,6 +207,7 @@ DATE_ELEMENT_XPATH = AttrMatcher(
     r"(^|[\s_-])(pub_?time|pubdate|publish\w*|date|time|fbsj|rq)($|[\s_-])"
 )
 AUTHOR_ELEMENT_XPATH = AttrMatcher(r"(^|[\s_-])(author|writer|zuozhe)($|[\s_-])")
+SOURCE_ELEMENT_XPATH = AttrMatcher(r"(^|[\s_-])(source|laiyuan|ly|come-?from)($|[\s_-])")
 # Breadcrumbs (their last item names the column, 栏目).
 BREADCRUMB_XPATH = AttrMatcher(
     r"bread|crumb|(^|[\s_-])(position|location|dqwz|weizhi|path)($|[\s_-])"
