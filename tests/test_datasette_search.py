@@ -263,3 +263,132 @@ def test_every_plan_returns_the_like_rows(tiny_thresholds_url, crawled, query):
         assert status == 200 and "more than 15 rows" in html
     else:
         assert page["filtered_table_rows_count"] == len(expected)
+
+
+# -- Counts and facets from the summaries (issue 14) ------------------------------------------
+
+FACETS = ("site_id", "province", "published_month", "reprint", "level", "city", "published_year")
+
+
+def scanned_facet(db_path, column: str, where: str = "1", params=()) -> list[tuple]:
+    """A facet as Datasette computes it by scanning: most rows first, then by value."""
+    return (
+        sqlite3.connect(db_path)
+        .execute(
+            f"select {column}, count(*) as n from articles where {where} and {column} is not null"
+            f" group by {column} order by n desc, {column} limit 30",
+            list(params),
+        )
+        .fetchall()
+    )
+
+
+def served_facets(base: str, query: str) -> dict:
+    facets = "&".join(f"_facet={c}" for c in FACETS)
+    return get_json(f"{base}/news/articles.json?_size=1&_shape=objects&{facets}&{query}")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"province": "湖北省"}, {"reprint": "1"}, {"published_year": "2023", "level": "city"}],
+    ids=repr,
+)
+def test_counts_and_facets_equal_a_scan(datasette_url, crawled, filters):
+    page = served_facets(datasette_url, urllib.parse.urlencode(filters))
+    where = " and ".join(f"{c} = ?" for c in filters) or "1"
+    db = sqlite3.connect(crawled.db)
+    total = db.execute(f"select count(*) from articles where {where}", list(filters.values()))
+    assert page["filtered_table_rows_count"] == total.fetchone()[0]
+    for column in FACETS:
+        served = [(r["value"], r["count"]) for r in page["facet_results"][column]["results"]]
+        assert served == scanned_facet(crawled.db, column, where, filters.values()), column
+
+
+@pytest.mark.parametrize("query", ["党建", "主题教育 -会议", "三会一课 OR 两个维护"])
+def test_facets_of_a_search_equal_a_scan(datasette_url, crawled, query):
+    ids = like_scan(crawled.db, query)
+    page = served_facets(datasette_url, "_search=" + urllib.parse.quote(query))
+    assert page["filtered_table_rows_count"] == len(ids)
+    where = f"id in ({','.join(map(str, ids)) or 'null'})"
+    for column in FACETS:
+        served = [(r["value"], r["count"]) for r in page["facet_results"][column]["results"]]
+        assert served == scanned_facet(crawled.db, column, where), column
+
+
+def test_the_database_page_counts_come_from_the_summaries(datasette_url, crawled):
+    tables = {t["name"]: t["count"] for t in get_json(f"{datasette_url}/news.json")["tables"]}
+    db = sqlite3.connect(crawled.db)
+    for table in ("articles", "pages", "article_terms", "crawl_runs", "article_revisions"):
+        assert tables[table] == db.execute(f"select count(*) from {table}").fetchone()[0]
+    assert tables["articles_fts"] is None  # counting the index would read all of it
+
+
+def test_term_queries_equal_the_join_they_summarise(datasette_url, crawled):
+    db = sqlite3.connect(crawled.db)
+    site, month = db.execute(
+        "select site_id, published_month from articles where published_month is not null "
+        "group by 1, 2 order by count(*) desc limit 1"
+    ).fetchone()
+    joined = "from article_terms t join articles a on a.id = t.article_id"
+    checks = {
+        "term_trend.json?term=" + urllib.parse.quote("主题教育"): (
+            f"select a.published_month, count(*), sum(t.count) {joined} where t.term = '主题教育'"
+            " and a.published_month is not null group by 1 order by 1"
+        ),
+        f"top_terms_for_site.json?site_id={site}": (
+            f"select t.term, count(*), sum(t.count) {joined} where a.site_id = '{site}' "
+            "group by 1 order by 2 desc, 3 desc"
+        ),
+        f"top_terms_for_month.json?month={month}": (
+            f"select t.term, count(*), sum(t.count) {joined} where a.published_month = '{month}'"
+            " group by 1 order by 2 desc, 3 desc"
+        ),
+    }
+    for path, sql in checks.items():
+        served = get_json(f"{datasette_url}/news/{path}&_shape=array")
+        rows = [tuple(r.values()) for r in served]
+        expected = db.execute(sql).fetchall()
+        assert sorted(rows) == sorted(expected), path
+        assert rows, path
+    pairs = get_json(f"{datasette_url}/news/reprint_network.json?_shape=array")
+    expected = db.execute(
+        "select o.site_id, r.site_id, count(*), round(avg(julianday(substr(r.published, 1, 10))"
+        " - julianday(substr(o.published, 1, 10))), 1) from articles r join articles o "
+        "on o.id = r.duplicate_of where r.site_id != o.site_id group by 1, 2"
+    ).fetchall()
+    assert sorted(tuple(r.values()) for r in pairs) == sorted(expected)
+
+
+@pytest.mark.parametrize("terms", [("党建", "主题教育"), ("三会一课", "党建"), ("党建", "不存在")])
+def test_terms_together_equals_the_join(datasette_url, crawled, terms):
+    served = get_json(
+        f"{datasette_url}/news/terms_together.json?_shape=array&"
+        + urllib.parse.urlencode({"term1": terms[0], "term2": terms[1]})
+    )
+    expected = (
+        sqlite3.connect(crawled.db)
+        .execute(
+            "select t1.article_id from article_terms t1 join article_terms t2 "
+            "on t2.article_id = t1.article_id and t2.term = ? where t1.term = ?",
+            [terms[1], terms[0]],
+        )
+        .fetchall()
+    )
+    assert {r["id"] for r in served} == {i for (i,) in expected}
+    published = [r["published"] or "" for r in served]
+    assert published == sorted(published, reverse=True)
+
+
+def test_article_page_asks_only_index_lookups(datasette_url, crawled):
+    """The row page counts the rows that refer to the article: each must be an index search."""
+    db = sqlite3.connect(crawled.db)
+    for table, column in (
+        ("articles", "duplicate_of"),
+        ("clusters", "original_id"),
+        ("article_revisions", "article_id"),
+        ("article_terms", "article_id"),
+    ):
+        plan = db.execute(
+            f"explain query plan select count(*) from {table} where {column} = 1"
+        ).fetchall()
+        assert all("SCAN" not in step[-1] for step in plan), (table, plan)

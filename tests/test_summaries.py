@@ -47,6 +47,16 @@ def expected(conn: sqlite3.Connection) -> dict[str, list]:
             ).fetchall(),
             key=repr,
         ),
+        # reprint_network as it was written before the summary (a scan of every article).
+        "reprint_pairs": sorted(
+            conn.execute(
+                "select o.site_id, r.site_id, count(*), round(avg(julianday(substr(r.published, "
+                "1, 10)) - julianday(substr(o.published, 1, 10))), 1) "
+                "from articles r join articles o on o.id = r.duplicate_of "
+                "where r.site_id != o.site_id group by o.site_id, r.site_id"
+            ).fetchall(),
+            key=repr,
+        ),
     }
 
 
@@ -61,6 +71,13 @@ def kept(conn: sqlite3.Connection) -> dict[str, list]:
             conn.execute(
                 "select term, published_month, site_id, province, articles, mentions "
                 "from term_counts"
+            ).fetchall(),
+            key=repr,
+        ),
+        "reprint_pairs": sorted(
+            conn.execute(
+                "select original_site, reprinting_site, reprints, "
+                "round(delay_days / nullif(delays, 0), 1) from reprint_pairs"
             ).fetchall(),
             key=repr,
         ),
@@ -80,8 +97,8 @@ def article(url: str, text: str, site: str = "hz", published: str = "2024-03-05"
         "title": "党建工作推进会",
         "text": text,
         "published": published,
-        "published_month": published[:7],
-        "published_year": published[:4],
+        "published_month": published and published[:7],
+        "published_year": published and published[:4],
         "content_hash": content_hash(text),
         **extra,
     }
@@ -251,3 +268,34 @@ def test_every_change_moves_the_data_version_on(store):
     assert moved()
     assert not moved()  # reading changes nothing
     assert written.article_id and len(set(seen)) == len(seen) - 1
+
+
+def test_reprint_pairs_follow_reprints_and_their_originals(store):
+    ids = [
+        store.save_article(article(f"http://{s}.example/{i}.html", TEXT + str(i), s, d)).article_id
+        for i, (s, d) in enumerate(
+            [("hz", "2024-03-01"), ("nj", "2024-03-04"), ("bare", "2024-03-09"), ("nj", None)]
+        )
+    ]
+    conn = store.db.conn
+    steps = [
+        # reprints of the first article, one without a date (no delay, still a reprint)
+        f"update articles set duplicate_of = {ids[0]} where id in ({ids[1]}, {ids[2]}, {ids[3]})",
+        # the original moves to another day and another site
+        f"update articles set published = '2024-02-20', site_id = 'bare' where id = {ids[0]}",
+        # a reprint changes site (same site as its original: no longer a pair)
+        f"update articles set site_id = 'bare' where id = {ids[1]}",
+        # a reprint becomes an original again; another is deleted
+        f"update articles set duplicate_of = null where id = {ids[2]}",
+        f"delete from article_revisions where article_id = {ids[3]}; "
+        f"delete from article_terms where article_id = {ids[3]}; "
+        f"delete from articles where id = {ids[3]}",
+    ]
+    pairs_seen = []
+    for step in steps:
+        with store.db.atomic():
+            for sql in step.split("; "):
+                conn.execute(sql)
+        assert_exact(store)
+        pairs_seen.append(conn.execute("select count(*) from reprint_pairs").fetchone()[0])
+    assert max(pairs_seen) >= 2 and pairs_seen[-1] == 0

@@ -276,26 +276,29 @@ def _summaries(db: sqlite_utils.Database) -> None:
       for the articles table's count and facets;
     - ``term_counts``: articles mentioning each term, and its mentions, per month, site and
       province, for the term canned queries (the same numbers as ``article_terms JOIN articles``);
+    - ``reprint_pairs``: per pair of sites (original, reprinting), the reprints and the sum and
+      number of their delays in days, for ``reprint_network``;
     - ``_data_version``: a number every change moves on (a random start per database), so a
       server can tell a client its copy of a page is still current (HTTP ETag);
     - ``_summaries_paused``: while it has a row (inside a bulk rebuild's transaction) the
       triggers do nothing and the rebuild recomputes the summaries at its end;
-    - indexes: ``duplicate_of`` and ``clusters.original_id`` (an article page counts the rows
-      that refer to it), ``published_month`` (month filters), and a covering index of the facet
-      columns by id (facets of a search: one index probe per match, not a row read).
+    - indexes: ``duplicate_of`` (with site and date: reprints of an article without row reads)
+      and ``clusters.original_id`` (an article page counts the rows that refer to it), ``published_month`` (month filters), and a covering index of the facet
+      columns and the date by id (facets of a search, or a set of ids in date order: one index
+      probe per id, not a row read).
 
     Everything is filled here from the rows already stored, with plain SQL.
     """
     for sql in (
         """CREATE INDEX "idx_articles_duplicate_of"
-    ON "articles" ("duplicate_of");""",
+    ON "articles" ("duplicate_of", "site_id", "published");""",
         """CREATE INDEX "idx_clusters_original_id"
     ON "clusters" ("original_id");""",
         """CREATE INDEX "idx_articles_published_month_published"
     ON "articles" ("published_month", "published");""",
         """CREATE INDEX "idx_articles_facets"
     ON "articles" ("id", "published_month", "published_year", "site_id", "level", "province",
-    "city", "reprint");""",
+    "city", "reprint", "published");""",
         """CREATE TABLE IF NOT EXISTS "_counts"(
    "table" TEXT PRIMARY KEY,
    count INTEGER DEFAULT 0
@@ -337,6 +340,14 @@ def _summaries(db: sqlite_utils.Database) -> None:
     ON "term_counts" ("published_month", "term");""",
         """CREATE INDEX "idx_term_counts_site_id"
     ON "term_counts" ("site_id", "term");""",
+        """CREATE TABLE "reprint_pairs" (
+   "original_site" TEXT NOT NULL,
+   "reprinting_site" TEXT NOT NULL,
+   "reprints" INTEGER NOT NULL,
+   "delay_days" REAL NOT NULL,
+   "delays" INTEGER NOT NULL,
+   PRIMARY KEY ("original_site", "reprinting_site")
+);""",
         # Fill from what is stored.
         """INSERT INTO "_counts" ("table", count)
 SELECT 'articles', count(*) FROM articles
@@ -358,6 +369,14 @@ GROUP BY published_month, published_year, site_id, level, province, city, reprin
 SELECT t.term, a.published_month, a.site_id, a.province, count(*), sum(t.count)
 FROM article_terms t JOIN articles a INDEXED BY idx_articles_facets ON a.id = t.article_id
 GROUP BY t.term, a.published_month, a.site_id, a.province""",
+        """INSERT INTO reprint_pairs (original_site, reprinting_site, reprints, delay_days,
+    delays)
+SELECT o.site_id, r.site_id, count(*),
+  coalesce(sum(julianday(substr(r.published, 1, 10)) - julianday(substr(o.published, 1, 10))), 0),
+  count(julianday(substr(r.published, 1, 10)) - julianday(substr(o.published, 1, 10)))
+FROM articles r JOIN articles o ON o.id = r.duplicate_of
+WHERE r.site_id != o.site_id
+GROUP BY o.site_id, r.site_id""",
         # Articles: their count, their cell of article_counts, and their terms' cells.
         """CREATE TRIGGER "summaries_articles_insert" AFTER INSERT ON "articles"
 WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
@@ -463,6 +482,86 @@ BEGIN
     FROM article_terms t WHERE t.article_id = new.id AND term_counts.term = t.term
       AND term_counts.published_month IS new.published_month
       AND term_counts.site_id IS new.site_id AND term_counts.province IS new.province;
+END""",
+        # Reprint pairs (reprint_network): one reprint row's pair, and an original's reprints.
+        """CREATE TRIGGER "summaries_reprints_insert" AFTER INSERT ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  INSERT INTO reprint_pairs (original_site, reprinting_site, reprints, delay_days, delays)
+    SELECT o.site_id, new.site_id, 0, 0, 0 FROM articles o WHERE o.id = new.duplicate_of AND o.site_id != new.site_id
+    ON CONFLICT DO NOTHING;
+  UPDATE reprint_pairs SET reprints = reprints + 1,
+      delay_days = delay_days + coalesce(julianday(substr(new.published, 1, 10)) - julianday(substr(o.published, 1, 10)), 0),
+      delays = delays + (julianday(substr(new.published, 1, 10)) - julianday(substr(o.published, 1, 10)) IS NOT NULL)
+    FROM articles o WHERE o.id = new.duplicate_of AND o.site_id != new.site_id
+      AND reprint_pairs.original_site = o.site_id AND reprint_pairs.reprinting_site = new.site_id;
+  INSERT INTO reprint_pairs (original_site, reprinting_site, reprints, delay_days, delays)
+    SELECT DISTINCT new.site_id, r.site_id, 0, 0, 0 FROM articles r
+    WHERE r.duplicate_of = new.id AND r.site_id != new.site_id
+    ON CONFLICT DO NOTHING;
+  UPDATE reprint_pairs SET reprints = reprints + x.n,
+      delay_days = delay_days + x.days, delays = delays + x.known
+    FROM (SELECT r.site_id AS site, count(*) AS n, coalesce(sum(julianday(substr(r.published, 1, 10)) - julianday(substr(new.published, 1, 10))), 0) AS days,
+        count(julianday(substr(r.published, 1, 10)) - julianday(substr(new.published, 1, 10))) AS known FROM articles r
+        WHERE r.duplicate_of = new.id AND r.site_id != new.site_id GROUP BY r.site_id) x
+    WHERE reprint_pairs.original_site = new.site_id AND reprint_pairs.reprinting_site = x.site;
+END""",
+        """CREATE TRIGGER "summaries_reprints_delete" AFTER DELETE ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+BEGIN
+  UPDATE reprint_pairs SET reprints = reprints - 1,
+      delay_days = delay_days - coalesce(julianday(substr(old.published, 1, 10)) - julianday(substr(o.published, 1, 10)), 0),
+      delays = delays - (julianday(substr(old.published, 1, 10)) - julianday(substr(o.published, 1, 10)) IS NOT NULL)
+    FROM articles o WHERE o.id = old.duplicate_of AND o.site_id != old.site_id
+      AND reprint_pairs.original_site = o.site_id AND reprint_pairs.reprinting_site = old.site_id;
+  DELETE FROM reprint_pairs WHERE reprints <= 0 AND reprinting_site = old.site_id
+    AND original_site IN (SELECT o.site_id FROM articles o WHERE o.id = old.duplicate_of);
+  UPDATE reprint_pairs SET reprints = reprints - x.n,
+      delay_days = delay_days - x.days, delays = delays - x.known
+    FROM (SELECT r.site_id AS site, count(*) AS n, coalesce(sum(julianday(substr(r.published, 1, 10)) - julianday(substr(old.published, 1, 10))), 0) AS days,
+        count(julianday(substr(r.published, 1, 10)) - julianday(substr(old.published, 1, 10))) AS known FROM articles r
+        WHERE r.duplicate_of = old.id AND r.site_id != old.site_id GROUP BY r.site_id) x
+    WHERE reprint_pairs.original_site = old.site_id AND reprint_pairs.reprinting_site = x.site;
+  DELETE FROM reprint_pairs WHERE original_site = old.site_id AND reprints <= 0;
+END""",
+        """CREATE TRIGGER "summaries_reprints_update" AFTER UPDATE OF duplicate_of, site_id,
+    published ON "articles"
+WHEN NOT EXISTS (SELECT 1 FROM _summaries_paused)
+  AND (old.duplicate_of IS NOT new.duplicate_of OR old.site_id IS NOT new.site_id
+    OR old.published IS NOT new.published)
+BEGIN
+  UPDATE reprint_pairs SET reprints = reprints - 1,
+      delay_days = delay_days - coalesce(julianday(substr(old.published, 1, 10)) - julianday(substr(o.published, 1, 10)), 0),
+      delays = delays - (julianday(substr(old.published, 1, 10)) - julianday(substr(o.published, 1, 10)) IS NOT NULL)
+    FROM articles o WHERE o.id = old.duplicate_of AND o.site_id != old.site_id
+      AND reprint_pairs.original_site = o.site_id AND reprint_pairs.reprinting_site = old.site_id;
+  DELETE FROM reprint_pairs WHERE reprints <= 0 AND reprinting_site = old.site_id
+    AND original_site IN (SELECT o.site_id FROM articles o WHERE o.id = old.duplicate_of);
+  INSERT INTO reprint_pairs (original_site, reprinting_site, reprints, delay_days, delays)
+    SELECT o.site_id, new.site_id, 0, 0, 0 FROM articles o WHERE o.id = new.duplicate_of AND o.site_id != new.site_id
+    ON CONFLICT DO NOTHING;
+  UPDATE reprint_pairs SET reprints = reprints + 1,
+      delay_days = delay_days + coalesce(julianday(substr(new.published, 1, 10)) - julianday(substr(o.published, 1, 10)), 0),
+      delays = delays + (julianday(substr(new.published, 1, 10)) - julianday(substr(o.published, 1, 10)) IS NOT NULL)
+    FROM articles o WHERE o.id = new.duplicate_of AND o.site_id != new.site_id
+      AND reprint_pairs.original_site = o.site_id AND reprint_pairs.reprinting_site = new.site_id;
+  UPDATE reprint_pairs SET reprints = reprints - x.n,
+      delay_days = delay_days - x.days, delays = delays - x.known
+    FROM (SELECT r.site_id AS site, count(*) AS n, coalesce(sum(julianday(substr(r.published, 1, 10)) - julianday(substr(old.published, 1, 10))), 0) AS days,
+        count(julianday(substr(r.published, 1, 10)) - julianday(substr(old.published, 1, 10))) AS known FROM articles r
+        WHERE r.duplicate_of = old.id AND r.site_id != old.site_id GROUP BY r.site_id) x
+    WHERE reprint_pairs.original_site = old.site_id AND reprint_pairs.reprinting_site = x.site;
+  DELETE FROM reprint_pairs WHERE original_site = old.site_id AND reprints <= 0;
+  INSERT INTO reprint_pairs (original_site, reprinting_site, reprints, delay_days, delays)
+    SELECT DISTINCT new.site_id, r.site_id, 0, 0, 0 FROM articles r
+    WHERE r.duplicate_of = new.id AND r.site_id != new.site_id
+    ON CONFLICT DO NOTHING;
+  UPDATE reprint_pairs SET reprints = reprints + x.n,
+      delay_days = delay_days + x.days, delays = delays + x.known
+    FROM (SELECT r.site_id AS site, count(*) AS n, coalesce(sum(julianday(substr(r.published, 1, 10)) - julianday(substr(new.published, 1, 10))), 0) AS days,
+        count(julianday(substr(r.published, 1, 10)) - julianday(substr(new.published, 1, 10))) AS known FROM articles r
+        WHERE r.duplicate_of = new.id AND r.site_id != new.site_id GROUP BY r.site_id) x
+    WHERE reprint_pairs.original_site = new.site_id AND reprint_pairs.reprinting_site = x.site;
 END""",
         # Term counts of one article: its count, and the cell of its article's month, site
         # and province (nothing while the article itself is not stored).

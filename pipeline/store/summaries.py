@@ -9,6 +9,8 @@ or cluster change, a reindex):
   count and facets, filtered by any of those columns, are a sum over a few thousand rows;
 * ``term_counts``: per term, month, site and province, the articles mentioning the term and
   its mentions (``article_terms JOIN articles`` grouped), for the term canned queries;
+* ``reprint_pairs``: per pair of sites, the reprints of the one's articles by the other and
+  the sum and number of their delays in days, for ``reprint_network``;
 * ``_data_version``: a number every change moves on, for HTTP ETags (``data_version``).
 
 Bulk rebuilds (``dangjian reindex``, backfills) run inside :func:`paused`: the triggers stand
@@ -52,6 +54,8 @@ FACETS_INDEX = "idx_articles_facets"
 """Covering index of the cube columns by article id: facets of a set of ids without row reads."""
 
 _CUBE = ", ".join(CUBE_COLUMNS)
+# A reprint's delay in days (whole days: publication dates without the time).
+_DELAY = "julianday(substr(r.published, 1, 10)) - julianday(substr(o.published, 1, 10))"
 _REBUILD = (
     "DELETE FROM article_counts",
     f"INSERT INTO article_counts ({_CUBE}, articles) SELECT {_CUBE}, count(*) "
@@ -61,6 +65,11 @@ _REBUILD = (
     "SELECT t.term, a.published_month, a.site_id, a.province, count(*), sum(t.count) "
     f"FROM article_terms t JOIN articles a INDEXED BY {FACETS_INDEX} ON a.id = t.article_id "
     "GROUP BY t.term, a.published_month, a.site_id, a.province",
+    "DELETE FROM reprint_pairs",
+    "INSERT INTO reprint_pairs (original_site, reprinting_site, reprints, delay_days, delays) "
+    f"SELECT o.site_id, r.site_id, count(*), coalesce(sum({_DELAY}), 0), count({_DELAY}) "
+    "FROM articles r JOIN articles o ON o.id = r.duplicate_of WHERE r.site_id != o.site_id "
+    "GROUP BY o.site_id, r.site_id",
 )
 
 
