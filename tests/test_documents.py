@@ -220,3 +220,36 @@ def test_the_tokeniser_makes_every_bracket_style_one_phrase(query, printed):
     indexed = search.index_text(f"关于做好冬训工作的通知 {printed} 各单位")
     wanted = search.phrase(query).rstrip("*").strip('"')
     assert f" {wanted} " in f" {indexed} "
+
+
+@pytest.mark.parametrize("query", ["江组〔2020〕9号", "江组[2020]9号", "江组【2020】9号", "江组"])
+def test_a_stored_document_is_found_by_its_number_in_any_bracket_style(tmp_path, query):
+    """The number is only in the page's index table, not its text: the index holds it."""
+    from pipeline.ingest import ingest_page
+    from pipeline.model import RawPage
+    from pipeline.store import Store
+
+    store = Store(tmp_path / "news.db")
+    store.save_sites([{"id": "jianghan", "name": "江汉组工", "level": "district"}])
+    body = (DOCUMENT_PAGES / "gbk_table_spaced_labels.html").read_bytes()
+    url = "http://www.jianghan.gov.cn/dwgk/2020/10/15/1001.html"
+    page = RawPage(url, url, 200, {}, body, "2020-10-16T00:00:00Z", site_id="jianghan")
+    outcome = ingest_page(store, page)
+    assert outcome.kind == "new", outcome
+    row = store.db["articles"].get(outcome.article_id)
+    assert "江组" not in row["text"]
+    assert (row["doc_number"], row["issuer"], row["doc_year"]) == (
+        "江组〔2020〕9号",
+        "中共江汉区委组织部",
+        "2020",
+    )
+    fts = search.FTS_TABLE
+    found = store.db.execute(
+        f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", [search.match_expression(query)]
+    ).fetchall()
+    assert found == [(outcome.article_id,)]
+    # Stored again with another title: the old tokens are forgotten exactly.
+    columns = {k: v for k, v in row.items() if k not in ("id", "reprint")}
+    store.save_article({**columns, "title": row["title"] + "（修订）", "content_hash": "x"})
+    store.db.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('integrity-check', 0)")
+    store.close()

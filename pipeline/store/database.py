@@ -43,12 +43,20 @@ def index_article(
         # A contentless FTS5 table forgets a row only when given the exact tokens it indexed.
         db.execute(
             f"INSERT INTO {fts}({fts}, rowid, title, text) VALUES ('delete', ?, ?, ?)",
-            [article_id, search.index_text(old["title"]), search.index_text(old["text"])],
+            [
+                article_id,
+                search.index_text(search.indexed_title(old["title"], old.get("doc_number"))),
+                search.index_text(old["text"]),
+            ],
         )
         db.execute("DELETE FROM article_terms WHERE article_id = ?", [article_id])
     db.execute(
         f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
-        [article_id, search.index_text(new.get("title")), search.index_text(new.get("text"))],
+        [
+            article_id,
+            search.index_text(search.indexed_title(new.get("title"), new.get("doc_number"))),
+            search.index_text(new.get("text")),
+        ],
     )
     db.conn.execute(_REGION_SQL, _region_params(article_id, new))
     db.conn.executemany(_TERMS_SQL, _term_rows(article_id, new))
@@ -74,11 +82,12 @@ def _term_rows(article_id: int, row: Mapping[str, Any]) -> list[tuple[int, str, 
 
 
 def _article_batches(conn: sqlite3.Connection, size: int = 5000) -> Iterator[list[tuple]]:
-    """Yield ``(id, title, text, site_id, site_code)`` rows by id, ``size`` at a time, so a
-    million articles never sit in memory at once."""
+    """Yield ``(id, title, text, site_id, site_code, doc_number)`` rows by id, ``size`` at a
+    time, so a million articles never sit in memory at once."""
     last = 0
     while rows := conn.execute(
-        "SELECT id, title, text, site_id, site_code FROM articles WHERE id > ? ORDER BY id LIMIT ?",
+        "SELECT id, title, text, site_id, site_code, doc_number FROM articles WHERE id > ? "
+        "ORDER BY id LIMIT ?",
         [last, size],
     ).fetchall():
         last = rows[-1][0]
@@ -186,10 +195,15 @@ class Store:
         with search.bulk_mode(conn):
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
             count = search.bulk_index(
-                conn, (r[:3] for batch in _article_batches(conn) for r in batch)
+                conn,
+                (
+                    (r[0], search.indexed_title(r[1], r[5]), r[2])
+                    for batch in _article_batches(conn)
+                    for r in batch
+                ),
             )
         conn.execute("DELETE FROM article_terms")
-        keys = ("id", "title", "text", "site_id", "site_code")
+        keys = ("id", "title", "text", "site_id", "site_code", "doc_number")
         for batch in _article_batches(conn):
             named = [dict(zip(keys, r, strict=True)) for r in batch]
             conn.executemany(_REGION_SQL, [_region_params(r["id"], r) for r in named])
@@ -450,6 +464,8 @@ class Store:
         changed = {k: v for k, v in fields.items() if k in existing and existing[k] != v}
         if changed:
             self.db["articles"].update(article_id, changed)
+            if "doc_number" in changed:  # indexed with the title (search.indexed_title)
+                index_article(self.db, article_id, existing, {**existing, **changed})
         return sorted(changed)
 
     def mark_taken_down(self, url: str, at: str) -> int | None:

@@ -14,6 +14,12 @@ it (substring semantics for Chinese). The query drops the trailing unigram of it
 because the text may go on after it; a one-character last run becomes a prefix query (``党*``),
 which matches the bigrams that start with it and the unigram that ends a run.
 
+Brackets, like all punctuation, separate tokens, so a government document's number reads the
+same in every bracket style: ``湘组发〔2023〕5号``, ``湘组发[2023]5号`` and ``湘组发【2023】5号``
+are all ``湘组 组发 发 2023 5 号`` in the index and in a query. The index's ``title`` column
+also holds the article's document number (:func:`indexed_title`), so a document is found by
+its number even when its text does not print it (the number only in the index table).
+
 Query syntax (see ``docs/api.md``): terms separated by spaces are ANDed; ``"..."`` quotes a
 phrase (spaces included); ``OR`` between two terms makes them alternatives, binding tighter than
 AND; ``-term`` excludes rows containing the term.
@@ -77,6 +83,18 @@ def index_text(text: str | None) -> str:
             parts.extend(map(operator.add, run, run[1:]))
             parts.append(run[-1])
     return " ".join(parts)
+
+
+def indexed_title(title: str | None, doc_number: str | None = None) -> str | None:
+    """Return what the index's ``title`` column holds for an article: its title, then its
+    document number (文号) when it has one.
+
+    Every writer of the index (one article, a bulk build, a forgotten row) must use it, so
+    the tokens given to forget a row are the ones it was indexed with.
+    """
+    if not doc_number:
+        return title
+    return f"{title or ''}\n{doc_number}"
 
 
 def phrase(term: str) -> str | None:
