@@ -14,10 +14,12 @@ amount that varies with load. Gaps may come out shorter than the delay by
 
 from __future__ import annotations
 
+import re
 import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,8 +35,8 @@ pytestmark = pytest.mark.e2e
 
 TOLERANCE = 0.05
 # Workers start first (so the crawl spreads over all of them) and must outlive the slowest
-# one's start-up; it is also the time each test waits at the end.
-IDLE_CLOSE = 6
+# one's start-up on a loaded machine; each test stops them once the crawl is done.
+IDLE_CLOSE = 120
 WORKER_TTL = 3
 LIMIT = 2  # CONCURRENT_REQUESTS_PER_DOMAIN, the project default
 
@@ -74,6 +76,36 @@ def live_workers(client, n: int) -> bool:
     )
 
 
+def cluster_quiet(client) -> bool:
+    """Nothing queued and nothing taken by any worker, dead or alive."""
+    keys = RedisKeys()
+    if client.zcard(keys.requests) or client.llen(keys.start_urls):
+        return False
+    return not any(client.hlen(keys.processing(w.decode())) for w in client.smembers(keys.workers))
+
+
+def crawl_done(client, sites: LoopbackSites, served: dict[str, int]) -> Callable[[], bool]:
+    """A condition: every host served its pages and the cluster stayed quiet for 1.5 s."""
+    quiet_since: list[float] = []
+
+    def done() -> bool:
+        if any(sites.logs[host].served < n for host, n in served.items()):
+            return False
+        if not cluster_quiet(client):
+            quiet_since.clear()
+            return False
+        quiet_since[:] = quiet_since or [time.monotonic()]
+        return time.monotonic() - quiet_since[0] >= 1.5
+
+    return done
+
+
+def stop_all(procs: list[subprocess.Popen | None]) -> None:
+    for proc in procs:
+        if proc is not None:
+            stop(proc)
+
+
 def stored(db: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:
@@ -99,8 +131,9 @@ def test_three_workers_keep_one_per_host_limit_and_delay(redis_server, tmp_path)
         ]
         db = tmp_path / "news.db"
         ingester = None
+        status_cli: subprocess.Popen | None = None
         try:
-            wait_until(lambda: live_workers(redis_server.client, 3), what="3 workers up")
+            wait_until(lambda: live_workers(redis_server.client, 3), 120, "3 workers up")
             enqueue(redis_server.url, registry)
             # Started after the run is announced: an ingester finding nothing to do exits.
             ingester = start_ingester(
@@ -109,17 +142,27 @@ def test_three_workers_keep_one_per_host_limit_and_delay(redis_server, tmp_path)
             holders: set[str] = set()
             most = 0
             # Watch the cluster as `dangjian status --redis` does, while it crawls.
-            while any(w.poll() is None for w in workers):
+            done = crawl_done(redis_server.client, sites, {SLOW: 21, THROTTLED: 21})
+            deadline = time.monotonic() + 180
+            while not done():
+                assert time.monotonic() < deadline, "the crawl did not finish in 180 s"
                 for host in cluster_host_status(redis_server.url).hosts:
                     if host.host == SLOW:
                         holders.update(host.holders)
                         most = max(most, host.in_flight)
+                if most and status_cli is None:  # in the background: the watch goes on
+                    status_cli = subprocess.Popen(
+                        dangjian("status", "--redis", redis_server.url),
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
                 time.sleep(0.05)
-            wait_all([*workers, ingester], timeout=60)
+            assert status_cli is not None
+            table = status_cli.communicate(timeout=60)[0]
+            stop_all(workers)
+            wait_all([ingester], timeout=60)
         finally:
-            for proc in (*workers, ingester):
-                if proc is not None:
-                    stop(proc)
+            stop_all([*workers, ingester, status_cli])
         logs = [(tmp_path / f"w{i}.log").read_text() for i in range(3)]
         status = cluster_host_status(redis_server.url)
 
@@ -138,6 +181,10 @@ def test_three_workers_keep_one_per_host_limit_and_delay(redis_server, tmp_path)
     late = sites.logs[THROTTLED].gaps()[len(sites.logs[THROTTLED].gaps()) // 2 :]
     assert min(late) >= 0.25 - TOLERANCE, late
     assert all(h.in_flight == 0 for h in status.hosts)  # every lease given back
+    # The operator's view of the running cluster: e.g. "127.0.0.51  2/2  0.20 site ...".
+    line = next(x for x in table.splitlines() if x.startswith(SLOW))
+    assert re.search(r"\s[0-2]/2\s+0\.20 site\s", line), table
+    assert "live worker(s)" in table
     # Nothing lost: every article of both sites stored once.
     assert ingester.returncode == 0, (tmp_path / "ingest.log").read_text()[-2000:]
     rows = stored(db, "select site_id, count(*), count(distinct url) from articles group by 1")
@@ -156,7 +203,7 @@ def test_a_killed_workers_lease_frees_itself_and_nothing_is_lost(redis_server, t
         db = tmp_path / "news.db"
         ingester = None
         try:
-            wait_until(lambda: live_workers(client, 2), what="2 workers up")
+            wait_until(lambda: live_workers(client, 2), 120, "2 workers up")
             enqueue(redis_server.url, registry)
             # Started after the run is announced: an ingester finding nothing to do exits.
             ingester = start_ingester(
@@ -197,11 +244,12 @@ def test_a_killed_workers_lease_frees_itself_and_nothing_is_lost(redis_server, t
                 lambda: not victim_holds_a_place(), timeout=lease_ttl + 5, what="lease lapse"
             )
             freed = time.monotonic()
-            wait_all([survivor, ingester], timeout=90)
+            # 41 pages, some twice: the victim's requests are fetched again by the survivor.
+            wait_until(crawl_done(client, sites, {SLOW: 41}), 180, "the crawl done")
+            stop(survivor)
+            wait_all([ingester], timeout=60)
         finally:
-            for proc in (victim, survivor, ingester):
-                if proc is not None:
-                    stop(proc)
+            stop_all([victim, survivor, ingester])
 
     # The lease runs out at most one TTL after the kill (it was renewed at most TTL ago) ...
     assert held and all(expiry - now_ms <= lease_ttl * 1000 + 50 for _, expiry in held)
@@ -242,17 +290,17 @@ def test_a_blocked_site_stops_on_every_worker_at_once(redis_server, tmp_path):  
         db = tmp_path / "news.db"
         ingester = None
         try:
-            wait_until(lambda: live_workers(redis_server.client, 3), what="3 workers up")
+            wait_until(lambda: live_workers(redis_server.client, 3), 120, "3 workers up")
             enqueue(redis_server.url, registry)
             # Started after the run is announced: an ingester finding nothing to do exits.
             ingester = start_ingester(
                 redis_server.url, db, tmp_path / "ingest.log", "--exit-when-done"
             )
-            wait_all([*workers, ingester], timeout=90)
+            wait_until(crawl_done(redis_server.client, sites, {healthy: 13}), 180, "the crawl done")
+            stop_all(workers)
+            wait_all([ingester], timeout=60)
         finally:
-            for proc in (*workers, ingester):
-                if proc is not None:
-                    stop(proc)
+            stop_all([*workers, ingester])
         logs = [(tmp_path / f"w{i}.log").read_text() for i in range(3)]
         status = cluster_host_status(redis_server.url)
 

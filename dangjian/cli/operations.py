@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dangjian.cli.options import db_option, settings_option, sites_option
+from dangjian.cli.options import db_option, redis_prefix_option, settings_option, sites_option
 
 
 @click.command()
@@ -63,18 +63,32 @@ def schedule(
 
 @click.command()
 @db_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per site instead.")
-def status(db_path: str, as_json: bool) -> None:
+@click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    metavar="URL",
+    help="Show instead the running distributed crawl at this Redis: per host, requests in "
+    "flight (all workers) and the delay between starts; blocked sites; live workers.",
+)
+@redis_prefix_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per site (host) instead.")
+def status(db_path: str, redis_url: str | None, prefix: str, as_json: bool) -> None:
     """Show each site's health: last run, status, new articles and failure rate (7 days).
 
-    The same view is the `site_health` query in Datasette.
+    The same view is the `site_health` query in Datasette. With --redis, the per-host
+    budget the workers share (docs/distributed.md) instead.
 
     \b
     Example:
         dangjian status --db data/news.db
+        dangjian status --redis redis://10.0.0.5:6379/0
     """
     from ops.health import site_status, status_table
 
+    if redis_url:
+        _cluster_status(redis_url, prefix, as_json)
+        return
     if not Path(db_path).exists():
         raise click.ClickException(f"no database at {db_path}; crawl first or pass --db")
     rows = site_status(db_path)
@@ -83,3 +97,20 @@ def status(db_path: str, as_json: bool) -> None:
             click.echo(json.dumps(row, ensure_ascii=False))
         return
     click.echo(status_table(rows))
+
+
+def _cluster_status(redis_url: str, prefix: str, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from distributed.politeness import cluster_host_status, host_status_table
+
+    cluster = cluster_host_status(redis_url, prefix)
+    if not as_json:
+        click.echo(host_status_table(cluster))
+        return
+    for host in cluster.hosts:
+        click.echo(json.dumps(asdict(host), ensure_ascii=False))
+    for run_id, site_id, reason in cluster.blocked:
+        click.echo(
+            json.dumps({"blocked": site_id, "run_id": run_id, "reason": reason}, ensure_ascii=False)
+        )
