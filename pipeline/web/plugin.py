@@ -190,9 +190,13 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             clause, n = await _plan(db, matches, name, params[name], config)
             where.append(clause)
             many = n > await _many(db, config)
+            about = ""
+            if many:  # not counted (it would visit every match): estimated from a sample
+                estimate = await counts.estimate_matches(db, target, params[name])
+                about = f": about {counts.rounded(max(estimate, n)):,}, estimated"
             described.append(
                 f'{column or "title or text"} contains "{query}"'
-                + (f" (more than {n - 1:,} rows)" if many else "")
+                + (f" (more than {n - 1:,} rows{about})" if many else "")
             )
             if key == "_search":
                 extra["search"] = query
