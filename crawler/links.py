@@ -14,6 +14,10 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from lxml import html as lxml_html
 
 from crawler.registry import Site
+from pipeline.extract.attachments import MAX_BYTES as ATTACHMENT_MAX_BYTES
+from pipeline.extract.attachments import is_attachment_url
+
+__all__ = ["ATTACHMENT_MAX_BYTES", "attachment_links", "classify_link", "extract_links"]
 
 
 def _compile(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
@@ -199,3 +203,37 @@ def classify_link(url: str, anchor: str, site: Site, scope: str = "") -> str | N
         scope: list pages are followed only inside this column folder ("" = anywhere).
     """
     return resolve_link(url, anchor, site, scope)[0]
+
+
+# Page furniture whose file links (a disclosure guide, an app) belong to no one article.
+FURNITURE = re.compile(
+    r"foot|header|(^|[-_\s])nav|menu|banner|sidebar|(^|[-_\s])top([-_\s]|$)", re.I
+)
+
+
+def attachment_links(text: str, base_url: str) -> list[tuple[str, str]]:
+    """Return ``(absolute_url, link_text)`` for the files an article page links (PDF, DOC...).
+
+    Links inside the page's header, footer, navigation or sidebar are left out: they are the
+    site's, not the article's.
+    """
+    try:
+        tree = lxml_html.fromstring(text)
+    except (ValueError, lxml_html.etree.ParserError):
+        return []
+    found: dict[str, str] = {}
+    for link in tree.iter("a"):
+        href = (link.get("href") or "").strip()
+        if not href or href.lower().startswith(SKIPPED_SCHEMES):
+            continue
+        url = urldefrag(urljoin(base_url, href))[0]
+        if url in found or not is_attachment_url(url):
+            continue
+        if any(
+            el.tag in ("header", "footer", "nav")
+            or FURNITURE.search(f"{el.get('class', '')} {el.get('id', '')}")
+            for el in link.iterancestors()
+        ):
+            continue
+        found[url] = " ".join(link.text_content().split())
+    return list(found.items())

@@ -15,8 +15,9 @@ from typing import Any
 from pipeline.dedupe import canonical_url, content_hash
 from pipeline.errors import StoreError
 from pipeline.extract import extract_page
+from pipeline.extract.attachments import file_name, read_attachment
 from pipeline.model import ExtractedPage, RawPage
-from pipeline.store import Store
+from pipeline.store import Store, attachments
 from pipeline.store.clusters import assign_cluster
 
 logger = logging.getLogger(__name__)
@@ -110,6 +111,9 @@ def _inject_fault(stage: str, page: RawPage) -> None:
 def _ingest(store: Store, page: RawPage, progress: _Progress) -> Outcome:
     """``ingest_page`` without the poison-page guard."""
     with store.db.atomic():
+        if page.kind == "attachment" and page.status < 400:
+            progress.stage = "attachment"
+            return ingest_attachment(store, page)
         outcome = classify_without_extraction(page)
         if outcome is not None:
             store.save_page(page, outcome.kind, outcome.reason)
@@ -142,11 +146,20 @@ def _ingest(store: Store, page: RawPage, progress: _Progress) -> Outcome:
                 http_status=page.status,
             )
             return Outcome("failure", extracted.error)
-        if not extracted.is_article:
+        attachment_only = extracted.reason == ATTACHMENT_ONLY_REASON
+        if not extracted.is_article and not attachment_only:
             store.save_page(page, "not-article", extracted.reason)
             return Outcome("not-article", extracted.reason)
+        url = canonical_url(page.final_url or page.url)
+        if attachment_only:
+            # A notice that is only a link to its file: an article whose body is the file's
+            # text (once fetched; until then the page's own line), flagged as such.
+            extracted.flags.append(attachments.ATTACHMENT_ONLY)
+            text = attachments.texts(store.db, article_url=url)
+            extracted.text = extracted.text_original = text or extracted.text
         page_id = store.save_page(page, "article")
         written = store.save_article(article_row(page, extracted, page_id))
+        attachments.link_article(store.db, written.article_id, url)
         kind = written.change
         progress.stage = "dedupe"
         if kind in ("new", "updated"):
@@ -156,6 +169,45 @@ def _ingest(store: Store, page: RawPage, progress: _Progress) -> Outcome:
         store.set_page_outcome(page_id, kind)
         logger.debug("%s %s", kind, page.url)
         return Outcome(kind, None, written.article_id)
+
+
+ATTACHMENT_ONLY_REASON = "attachment only"
+"""``extract_page``'s reason for a page whose only content is a link to a file."""
+
+
+def ingest_attachment(store: Store, page: RawPage) -> Outcome:
+    """Store a file an article links (its bytes and text); an attachment-only notice takes
+    its attachments' text as its body (a new revision), in the caller's transaction."""
+    content_type = page.headers.get("content-type") or ""
+    read = read_attachment(page.body, page.final_url or page.url, content_type)
+    _, article_id = attachments.save_attachment(
+        store.db,
+        {
+            "url": page.final_url or page.url,
+            "article_url": canonical_url(page.referrer) if page.referrer else None,
+            "site_id": page.site_id,
+            "run_id": page.run_id,
+            "name": file_name(page.final_url or page.url, page.link_text, page.headers),
+            "format": read.format,
+            "content_type": content_type or None,
+            "status": page.status,
+            "body": page.body,
+            "text": read.text,
+            "text_status": read.status,
+            "fetched_at": page.fetched_at,
+        },
+    )
+    if (
+        article_id is not None
+        and read.text
+        and attachments.is_attachment_only(store.db, article_id)
+    ):
+        row = attachments.article_row(store.db, article_id)
+        text = attachments.texts(store.db, article_id)
+        row.update(text=text, text_original=text, content_hash=content_hash(text))
+        if store.save_article({**row, "last_seen": page.fetched_at}).change == "updated":
+            assign_cluster(store.db, article_id)
+    return Outcome("attachment", read.status, article_id)
 
 
 def classify_without_extraction(page: RawPage) -> Outcome | None:

@@ -2,6 +2,7 @@
 # Install the system packages the test suite needs, from the distribution's own packages:
 #   redis-server                 tests/test_distributed.py (a throw-away server on loopback)
 #   chromium, chromium-driver    tests/test_browser.py (headless)
+#   catdoc                       Word 97-2003 and WPS attachments (pipeline/extract/attachments.py)
 # Idempotent and quick (a few `command -v`) when everything is there; needs root (or sudo)
 # and apt-get. If Chromium cannot be installed the browser tests skip with the reason.
 set -u
@@ -11,6 +12,7 @@ NEEDED=(
     "redis-server:redis-server"
     "chromium:chromium"
     "chromedriver:chromium-driver"
+    "catdoc:catdoc"
 )
 
 missing=()

@@ -19,7 +19,13 @@ from twisted.python.failure import Failure
 from crawler.antibot import BLOCKED_STAT
 from crawler.incremental_crawl import IncrementalState, NotModifiedItem
 from crawler.items import FetchFailureItem, PageItem, SiteBlockedItem
-from crawler.links import column_scope, extract_links, resolve_link
+from crawler.links import (
+    ATTACHMENT_MAX_BYTES,
+    attachment_links,
+    column_scope,
+    extract_links,
+    resolve_link,
+)
 from crawler.registry import Site, load_registry, select_sites
 from pipeline.model import RawPage
 
@@ -176,6 +182,36 @@ class NewsSpider(scrapy.Spider):
             )
             return
         yield PageItem(self._raw_page(response, site, "article"))
+        if response.status < 400 and hasattr(response, "text"):
+            yield from self._attachment_requests(response, site)
+
+    def _attachment_requests(self, response: Response, site: Site) -> Iterator[scrapy.Request]:
+        """Fetch the files an article links on the site's allowed hosts, politely, as pages
+        (robots.txt, the per-host budget), up to ``ATTACHMENT_MAX_BYTES`` each."""
+        for url, link_text in attachment_links(response.text, response.url):
+            if not site.allows(url):
+                self.crawler.stats.inc_value("dangjian/links/offsite")
+                continue
+            self.crawler.stats.inc_value("dangjian/links/attachment")
+            yield scrapy.Request(
+                url,
+                callback=self.parse_attachment,
+                errback=self.on_error,
+                meta={
+                    "site_id": site.id,
+                    "kind": "attachment",
+                    "referrer": response.url,
+                    "link_text": link_text,
+                    "download_maxsize": ATTACHMENT_MAX_BYTES,
+                    "handle_httpstatus_list": RECORDED_ERROR_STATUSES,
+                },
+                cb_kwargs={"site": site},
+                priority=-1,
+            )
+
+    def parse_attachment(self, response: Response, site: Site) -> Iterator[Any]:
+        """Hand a file an article links on (the pipeline stores it and reads its text)."""
+        yield PageItem(self._raw_page(response, site, "attachment"))
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         """Record a request that failed without a response; robots/off-site skips are counted."""
@@ -204,6 +240,7 @@ class NewsSpider(scrapy.Spider):
             if response.request is not None
             else response.url
         )
+        meta = response.request.meta if response.request is not None else {}
         headers = {
             key.decode("latin-1").lower(): b", ".join(values).decode("latin-1")
             for key, values in response.headers.items()
@@ -218,6 +255,8 @@ class NewsSpider(scrapy.Spider):
             site_id=site.id,
             run_id=self.run_id,
             kind=kind,
+            referrer=meta.get("referrer", ""),
+            link_text=meta.get("link_text", ""),
         )
 
 

@@ -134,7 +134,10 @@ def extract_page(
             fields.credits = find_info_credits(tree, fields.title_element, found.container)
             links = LinkTexts(tree)
             cleaned = clean_body(found.paragraphs, fields, links)
-            if not huge and is_thin(cleaned, found, options):
+            # A notice that is only a link to its file has no article for a second opinion to
+            # find (it would take the page's navigation for one): its file is its text.
+            only_file = is_attachment_only(tree, cleaned.paragraphs)
+            if not huge and not only_file and is_thin(cleaned, found, options):
                 ours = cleaned
                 cleaned = ask_second_opinion(page, tree, fields, cleaned, links)
                 found.extractor = found.extractor if cleaned is ours else "trafilatura-fallback"

@@ -36,6 +36,8 @@ from contextlib import contextmanager
 FTS_TABLE = "articles_fts"
 """The search index: rowid = ``articles.id``; columns ``title`` and ``text`` hold tokens."""
 INDEXED_COLUMNS = ("title", "text")
+ATTACHMENTS_FTS_TABLE = "attachments_fts"
+"""The attachments' index: rowid = ``attachments.id``; columns ``name`` and ``text``."""
 
 # Han ideographs: the CJK Unified Ideographs block, extensions A-F and the compatibility block.
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
@@ -83,6 +85,19 @@ def index_text(text: str | None) -> str:
             parts.extend(map(operator.add, run, run[1:]))
             parts.append(run[-1])
     return " ".join(parts)
+
+
+def attachment_matches(param: str) -> str:
+    """Return SQL for the ids of the articles whose attachments match ``:param``.
+
+    ``param`` names a MATCH expression (:func:`match_expression`); the attachments' index is
+    asked first and each match is one primary-key look-up, so the plan stays index-driven.
+    """
+    fts = ATTACHMENTS_FTS_TABLE
+    return (
+        f"select article_id from attachments where article_id is not null and id in "
+        f"(select rowid from {fts} where {fts} match :{param})"
+    )
 
 
 def indexed_title(title: str | None, doc_number: str | None = None) -> str | None:
