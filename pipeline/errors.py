@@ -19,3 +19,10 @@ class SiteConfigError(DangjianError):
 
 class StoreError(DangjianError):
     """Raised when the database cannot be opened or written."""
+
+
+class DiskFullError(StoreError):
+    """Raised when the database has no room left (its disk, quota or max_page_count is full).
+
+    The write that hit it was rolled back: stop, free space, run the same command again.
+    """

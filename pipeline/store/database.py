@@ -8,9 +8,11 @@ in WAL mode, so a crawl killed at any point leaves a database that opens and pas
 from __future__ import annotations
 
 import difflib
+import errno
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from pipeline.dedupe import url_variants
-from pipeline.errors import StoreError
+from pipeline.errors import DiskFullError, StoreError
 from pipeline.model import RawPage
 from pipeline.store import clusters, regions, search, summaries, terms
 from pipeline.store.migrations import migrations
@@ -94,6 +96,54 @@ def _article_batches(conn: sqlite3.Connection, size: int = 5000) -> Iterator[lis
         yield rows
 
 
+DISK_FULL_MESSAGE = "database or disk is full"  # SQLite's text for SQLITE_FULL
+MAX_PAGES_ENV = "DANGJIAN_DB_MAX_PAGES"
+"""Tests only: the most pages the database may grow to (``PRAGMA max_page_count``), so that
+a write past it fails as on a full disk (tests/test_faults.py; docs/settings.md)."""
+
+
+def limit_size(conn: sqlite3.Connection) -> None:
+    """Apply ``DANGJIAN_DB_MAX_PAGES`` when set (SQLite keeps it at least the current size)."""
+    pages = os.environ.get(MAX_PAGES_ENV, "").strip()
+    if pages:
+        conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Tell whether ``exc`` (or its cause) is SQLite's SQLITE_FULL or an OS "no space left"."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # an exception and the ones it was raised from
+        if seen is None:
+            break
+        if isinstance(seen, sqlite3.Error) and (
+            getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or DISK_FULL_MESSAGE in str(seen)
+        ):
+            return True
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def disk_full_error(path: str | Path, exc: BaseException, doing: str = "") -> DiskFullError | None:
+    """Return the one-line error a user sees when ``exc`` is a full disk, else None.
+
+    The transaction that hit it was rolled back, so the database holds only whole pages.
+    """
+    if not is_disk_full(exc):
+        return None
+    return DiskFullError(
+        f"database {path} is full{' while ' + doing if doing else ''}: no room left on its "
+        "disk (or DANGJIAN_DB_MAX_PAGES reached). Nothing half-written was kept: free some "
+        "space and run the command again; a crawl or import carries on where it stopped."
+    )
+
+
+def _disk_full() -> sqlite3.OperationalError:
+    return sqlite3.OperationalError(DISK_FULL_MESSAGE)
+
+
 def utc_now() -> str:
     """Return the current UTC time as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -124,10 +174,11 @@ class Store:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
+            limit_size(self.db.conn)
             migrations.apply(self.db)
             self._run_pending_backfills()
         except (sqlite3.Error, OSError) as exc:
-            raise StoreError(
+            raise disk_full_error(self.path, exc) or StoreError(
                 f"cannot open database {self.path}: {exc}. "
                 "Check the path, or delete the file if it is not a dangjian database."
             ) from exc
@@ -183,9 +234,15 @@ class Store:
         (``search.bulk_index``) and merged once at the end. The summaries (``_counts``,
         ``article_counts``, ``term_counts``) are recomputed once, not row by row.
         """
-        with self.db.atomic(), summaries.paused(self.db.conn):
-            count = self._fill_search_index()
-        search.optimize(self.db.conn)
+        try:
+            with self.db.atomic(), summaries.paused(self.db.conn):
+                count = self._fill_search_index()
+            search.optimize(self.db.conn)
+        except (sqlite3.Error, OSError) as exc:
+            full = disk_full_error(self.path, exc, "rebuilding the search index")
+            if full is None:
+                raise
+            raise full from exc  # the transaction rolled back: the old index is whole
         return count
 
     def _fill_search_index(self) -> int:
@@ -317,7 +374,14 @@ class Store:
     # -- pages, articles, failures --------------------------------------------------------
 
     def save_page(self, page: RawPage, outcome: str, reason: str | None = None) -> int:
-        """Insert a fetched page with its body zlib-compressed; return its row id."""
+        """Insert a fetched page with its body zlib-compressed; return its row id.
+
+        Raises:
+            DiskFullError: ``reason`` is SQLite's "database or disk is full" (see
+                ``_refuse_disk_full``).
+        """
+        if outcome == "failure":
+            self._refuse_disk_full(page.url, reason)
         table = self.db["pages"]
         table.insert(
             {
@@ -350,6 +414,7 @@ class Store:
         http_status: int | None = None,
     ) -> None:
         """Record a page that could not be fetched or processed, with the reason."""
+        self._refuse_disk_full(url, reason)
         self.db["failures"].insert(
             {
                 "run_id": run_id,
@@ -361,6 +426,16 @@ class Store:
                 "at": utc_now(),
             }
         )
+
+    def _refuse_disk_full(self, url: str, reason: str | None) -> None:
+        """Never record a full disk as a page's failure: raise ``DiskFullError`` instead.
+
+        A page that failed because the database could not grow is not a bad page: recorded,
+        it would count as stored, and a resumed crawl or a second ``dangjian import`` would
+        skip it for good. Refused, the page is simply not stored and is fetched again.
+        """
+        if reason and DISK_FULL_MESSAGE in reason:
+            raise disk_full_error(self.path, _disk_full(), f"storing {url}") or StoreError(reason)
 
     def save_article(self, row: dict[str, Any]) -> ArticleWrite:
         """Insert or update the article keyed on ``row["url"]`` (its canonical URL).
