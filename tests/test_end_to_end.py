@@ -14,6 +14,7 @@ import pytest
 from crawler.registry import load_registry
 from pipeline.dedupe import canonical_url
 from sample_sites import build_sites
+from sample_sites.catalog import PDF
 
 from .conftest import SIZE, dangjian, stop
 
@@ -67,11 +68,18 @@ def test_crawl_reports_every_site(crawled, sample_sites):
         assert site_id in crawled.output, crawled.output
 
 
+def attachment_only_notices(site) -> set[str]:
+    """Paths of the site's notices that are only a link to a PDF (xuzhou-jgdj has one)."""
+    return {e.path for e in site.catalog.entries if e.kind == PDF}
+
+
 def test_every_expected_article_is_stored_once_per_site(db, expected, sample_sites):
     for site_id, site in expected.items():
+        # An attachment-only notice is an article too (issue 15): its body is its PDF's text.
         want = {
-            canonical_url(article_url(sample_sites, site_id, a.path))
-            for a in site.expected_articles()
+            canonical_url(article_url(sample_sites, site_id, path))
+            for path in [a.path for a in site.expected_articles()]
+            + sorted(attachment_only_notices(site))
         }
         got = {
             r["url"] for r in db.execute("select url from articles where site_id = ?", [site_id])
@@ -92,6 +100,17 @@ def test_seed_articles_stored_with_titles_and_no_boilerplate(db, expected, sampl
         assert row["title"] == a.title_simplified
         leaks = [b for b in SEED_BOILERPLATE if b in row["text"]]
         assert not leaks, f"seed {a.seed} on {a.site_id} keeps {leaks}"
+
+
+def test_an_attachment_only_notice_is_an_article_with_its_pdfs_text(db, expected, sample_sites):
+    (path,) = attachment_only_notices(expected["xuzhou-jgdj"])
+    url = canonical_url(article_url(sample_sites, "xuzhou-jgdj", path))
+    row = db.execute("select id, title, text, flags from articles where url = ?", [url]).fetchone()
+    assert row["title"] == "关于印发《2023年市级机关党建工作要点》的通知"
+    assert json.loads(row["flags"]) == ["attachment-only"]
+    assert row["text"] == "Xuzhou 2023 party-building work points"  # the PDF's only line
+    file = db.execute("select article_id, format, text_status from attachments").fetchone()
+    assert tuple(file) == (row["id"], "pdf", "ok")
 
 
 def test_failures_are_recorded_with_reasons(db, expected, sample_sites):
