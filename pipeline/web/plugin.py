@@ -188,6 +188,10 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             target = escape_sqlite(column) if column else search.FTS_TABLE
             matches = f"select rowid from {search.FTS_TABLE} where {target} match :{name}"
             clause, n = await _plan(db, matches, name, params[name], config)
+            if key == "_search" and request.args.get("_attachments"):
+                # Issue 15: also the articles whose attached files match (an index look-up).
+                clause = f"({clause} or id in ({search.attachment_matches(name)}))"
+                query += " (attachments included)"
             where.append(clause)
             many = n > await _many(db, config)
             about = ""
@@ -199,7 +203,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
                 + (f" (more than {n - 1:,} rows{about})" if many else "")
             )
             if key == "_search":
-                extra["search"] = query
+                extra["search"] = request.args[key]
         return FilterArguments(where, params, described, extra)
 
     return inner
