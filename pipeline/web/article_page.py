@@ -87,6 +87,10 @@ class ArticleRowLoader(BaseLoader):
                 )
         raise TemplateNotFound(template)
 
+    def list_templates(self) -> list[str]:
+        # The row template answers any database's name, so only our files are listed.
+        return sorted(f"dangjian/{path.name}" for path in TEMPLATES.glob("*.html"))
+
 
 @hookimpl
 def prepare_jinja2_environment(env: Any) -> None:
