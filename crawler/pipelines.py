@@ -8,8 +8,10 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.incremental_crawl import NotModifiedItem
+from pipeline.errors import StoreError
 from pipeline.ingest import ingest_page
 from pipeline.runs import CrawlRun, HealthOptions
 from pipeline.store import Store
@@ -17,6 +19,11 @@ from pipeline.store import Store
 from .items import FetchFailureItem, PageItem, SiteBlockedItem
 
 logger = logging.getLogger(__name__)
+
+# Set when the database cannot take a write (disk full...): the crawl stops with this message,
+# and ``ops.crawl.crawl_sites`` raises it for the command line.
+FATAL_STAT = "dangjian/fatal/error"
+FATAL_KIND_STAT = "dangjian/fatal/kind"
 
 
 class StorePipeline:
@@ -57,6 +64,21 @@ class StorePipeline:
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         assert self.store is not None and self.run is not None
+        if self.crawler.stats.get_value(FATAL_STAT):
+            return item  # the database cannot take more: the resumed run fetches it again
+        try:
+            return self._store(item)
+        except StoreError as exc:
+            # A full disk or a broken database is not one page's problem: stop the whole
+            # crawl with its message; what was committed stays, and the next run resumes.
+            logger.error("stopping the crawl: %s", exc)
+            self.crawler.stats.set_value(FATAL_STAT, str(exc))
+            self.crawler.stats.set_value(FATAL_KIND_STAT, type(exc).__name__)
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_error"))
+            return item
+
+    def _store(self, item: Any) -> Any:
+        assert self.store is not None and self.run is not None
         stats = self.crawler.stats
         if isinstance(item, FetchFailureItem):
             with self.store.db.atomic():
@@ -92,12 +114,19 @@ class StorePipeline:
         if self.store is None or self.run is None:
             return
         stats = self.crawler.stats
-        for site in spider.sites:
-            self.run.finish(
-                site.id,
-                stopped=None if reason == "finished" else reason,
-                article_links=stats.get_value(f"dangjian/links/article/{site.id}", 0),
-                not_modified=self.not_modified[site.id],
-                layout_detail=stats.get_value(f"dangjian/layout/{site.id}"),
-            )
-        self.store.close()
+        try:
+            for site in spider.sites:
+                self.run.finish(
+                    site.id,
+                    stopped=None if reason == "finished" else reason,
+                    article_links=stats.get_value(f"dangjian/links/article/{site.id}", 0),
+                    not_modified=self.not_modified[site.id],
+                    layout_detail=stats.get_value(f"dangjian/layout/{site.id}"),
+                )
+        except StoreError as exc:
+            # The run stays ``running``: the next crawl of these sites carries it on.
+            logger.error("run %s left open: %s", spider.run_id, exc)
+            stats.set_value(FATAL_STAT, stats.get_value(FATAL_STAT) or str(exc))
+            stats.set_value(FATAL_KIND_STAT, stats.get_value(FATAL_KIND_STAT) or type(exc).__name__)
+        finally:
+            self.store.close()

@@ -9,11 +9,13 @@ from typing import Any
 import sqlite_utils
 from scrapy.crawler import CrawlerProcess
 
+from crawler.pipelines import FATAL_KIND_STAT, FATAL_STAT
 from crawler.process import crawl_settings
 from crawler.registry import load_registry, select_sites
 from crawler.spiders.news import NewsSpider, new_run_id
 from ops.jobs import SiteLocks, jobs_dir, recover_interrupted
 from ops.schedule import due_sites
+from pipeline.errors import DiskFullError, StoreError
 from pipeline.store import runs
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ def crawl_sites(
 
     Raises:
         SiteConfigError: the registry is invalid or names an unknown site.
+        StoreError: the database could not take a write (``DiskFullError`` for a full disk);
+            the crawl stopped, everything committed is kept and the next crawl resumes.
     """
     site_ids = list(site_ids)
     # Validate the selection before starting the reactor, so a typo is a clear error.
@@ -61,10 +65,19 @@ def crawl_sites(
         run_id = recover_interrupted(db_path, ids) or new_run_id()
         merged["DANGJIAN_RUN_ID"] = run_id
         process = CrawlerProcess(crawl_settings(db_path, sites_path, merged))
-        process.crawl(NewsSpider, sites=",".join(ids), sample="1" if sample else "")
+        crawler = process.create_crawler(NewsSpider)
+        process.crawl(crawler, sites=",".join(ids), sample="1" if sample else "")
         process.start()
     finally:
         locks.release()
+    fatal = crawler.stats.get_value(FATAL_STAT)
+    if fatal:
+        kind = (
+            DiskFullError
+            if crawler.stats.get_value(FATAL_KIND_STAT) == "DiskFullError"
+            else StoreError
+        )
+        raise kind(fatal)
     return run_id
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 
-from pipeline.errors import DangjianError
+from pipeline.errors import DangjianError, StoreError
 from pipeline.extract import extract_page
 from pipeline.ingest import ingest_page
 from pipeline.model import RawPage
@@ -162,6 +162,12 @@ def import_paths(
         except OSError as exc:
             _finish(run, stopped=f"cannot read {path}")
             raise ImportPathError(f"{path}: cannot read ({exc})") from exc
+        except StoreError as exc:
+            try:
+                _finish(run, stopped=f"the database failed: {exc}")
+            except StoreError:
+                pass  # no room even for that: the run stays open, the next import redoes it
+            raise
     _finish(run)
     logger.info("imported %s", dict(counts))
     return counts

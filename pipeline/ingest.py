@@ -19,6 +19,7 @@ from pipeline.extract.attachments import file_name, read_attachment
 from pipeline.model import ExtractedPage, RawPage
 from pipeline.store import Store, attachments
 from pipeline.store.clusters import assign_cluster
+from pipeline.store.database import disk_full_error
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ def ingest_page(store: Store, page: RawPage) -> Outcome:
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - a poison page must never stop the batch
+        full = disk_full_error(store.path, exc, f"storing {page.url}")
+        if full is not None:
+            raise full from exc  # not the page's fault: stop, and retry it later
         reason = f"{type(exc).__name__} in {progress.stage}: {exc}"[:2000]
         logger.exception("poison page %s (%s)", page.url, reason)
         try:

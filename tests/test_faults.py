@@ -263,12 +263,6 @@ def test_full_disk_during_import_is_one_clear_error_and_loses_nothing(full_impor
     assert {u for (u,) in conn.execute("select url from articles")} == records.urls
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline/ingest.py first logs the SQLITE_FULL as a poison page with its traceback "
-    "(logger.exception), before the store refuses to record it; it should re-raise a full "
-    "disk at once (pipeline.store.database.disk_full_error)",
-)
 def test_full_disk_during_import_logs_no_traceback(full_import):
     assert "Traceback" not in full_import.full.stderr
 
@@ -324,12 +318,6 @@ def test_full_disk_during_a_crawl_loses_nothing_and_the_next_crawl_completes(ful
     assert {u for (u,) in conn.execute("select url from articles")} == full_crawl.reference
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the crawl goes on past a DiskFullError, which Scrapy logs as a traceback per "
-    "page, and exits 0: crawler/pipelines.py must close the spider on StoreError and "
-    "ops/crawl.py re-raise it (docs/operations.md, 'Disk full')",
-)
 def test_full_disk_stops_the_crawl_with_one_clear_error(full_crawl):
     output = full_crawl.full.stdout + full_crawl.full.stderr
     assert full_crawl.full.returncode == 1, output[-2000:]
