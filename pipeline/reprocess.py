@@ -12,7 +12,7 @@ import logging
 from collections import Counter
 
 from pipeline.extract import extract_page
-from pipeline.ingest import article_row, classify_without_extraction
+from pipeline.ingest import ATTACHMENT_ONLY_REASON, article_row, classify_without_extraction
 from pipeline.store import Store
 from pipeline.store.clusters import assign_cluster
 
@@ -70,7 +70,10 @@ def reprocess_pages(store: Store, site_id: str | None = None) -> Counter[str]:
             logger.warning("reprocess: %s: %s", raw.url, extracted.error)
             continue
         if not extracted.is_article:
-            counts["not-article"] += 1
+            # An attachment-only notice's body is its file's text (ingest.ingest_attachment),
+            # which its page cannot give again: the article stays as it is.
+            attachment_only = extracted.reason == ATTACHMENT_ONLY_REASON
+            counts["unchanged" if attachment_only else "not-article"] += 1
             continue
         with store.db.atomic():
             row = article_row(raw, extracted, page_id)
