@@ -63,6 +63,8 @@ class Body:
     """The CMS container in the original tree, when the fast path was taken."""
     core_chars: int
     """Han characters of running text in the page's text core (what the page plainly holds)."""
+    core: HtmlElement | None
+    """The text core in the original tree (see :func:`locate_text_core`)."""
     pruned: HtmlElement
     """A pruned copy of the whole page (for counting title links on list pages)."""
 
@@ -285,12 +287,14 @@ def read_body(
             container_copy = core_copy
     if container_copy is not None:
         return Body(
-            element_to_paragraphs(container_copy), "container", container, core_chars, pruned
+            element_to_paragraphs(container_copy), "container", container, core_chars, core, pruned
         )
     if huge and core_copy is not None:
-        return Body(element_to_paragraphs(core_copy), "densest-block", None, core_chars, pruned)
+        return Body(
+            element_to_paragraphs(core_copy), "densest-block", None, core_chars, core, pruned
+        )
     paragraphs, extractor = extract_article(pruned, url)
-    return Body(paragraphs or [], extractor, None, core_chars, pruned)
+    return Body(paragraphs or [], extractor, None, core_chars, core, pruned)
 
 
 def extract_article(tree: HtmlElement, url: str | None = None) -> tuple[list[str] | None, str]:

@@ -62,6 +62,8 @@ SITE_WORDS_RE = re.compile(
     r"(网|站|政府|门户|官网|委员会|日报|晚报|在线|频道|博物馆|纪念馆|统战|工委|党建)$"
 )
 MAX_INFO_CHARS = 200
+CREDITS_AFTER_TEXT = 200
+"""Elements after the text block in which closing credit lines are still looked for."""
 SOURCE_PREFIX_RE = re.compile(r"^\s*(本文|文章|信息|新闻)?(来源于|来源|出自|稿源)\s*[:：]?")
 
 
@@ -132,7 +134,7 @@ def is_site_name(segment: str, site_names: tuple[str, ...] = ()) -> bool:
         return True
     if any(name and (segment in name or name in segment) for name in site_names):
         return True
-    return bool(SITE_WORDS_RE.search(normalise_text(segment)))
+    return bool(SITE_WORDS_RE.search(normalise_cached(segment)))
 
 
 def strip_site_name(title: str, site_names: tuple[str, ...] = ()) -> str:
@@ -300,7 +302,10 @@ def document_order(tree: HtmlElement) -> dict[HtmlElement, int]:
 
 
 def find_info_credits(
-    tree: HtmlElement, title_element: HtmlElement | None, body_element: HtmlElement | None
+    tree: HtmlElement,
+    title_element: HtmlElement | None,
+    body_element: HtmlElement | None,
+    text_block: HtmlElement | None = None,
 ) -> Credits:
     """Read the info line(s) printed between the title and the body.
 
@@ -311,11 +316,18 @@ def find_info_credits(
         tree: The parsed page.
         title_element: The element showing the title, if found.
         body_element: The article body container, if found.
+        text_block: The block holding the text (the container or the text core): credit
+            lines after the text are looked for up to 200 elements past its end, not in the
+            rest of a portal page.
 
     Returns:
         The credits found (published, source, authors, editors).
     """
     order = document_order(tree)
+    scan_end = len(order)
+    if text_block is not None and text_block in order:
+        last = max((order.get(e, 0) for e in text_block.iterdescendants()), default=0)
+        scan_end = max(last, order[text_block]) + CREDITS_AFTER_TEXT
     start = order.get(title_element, -1) if title_element is not None else -1
     stop = len(order)
     if body_element is not None:
@@ -331,6 +343,8 @@ def find_info_credits(
     text_start = stop
     for element in tree.iter("div", "p", "span", "td", "li", "h5", "h6", "em", "font", "small"):
         position = order.get(element, -1)
+        if position > scan_end:
+            break
         if position <= start or element in title_ancestors:
             continue
         text = text_of(element)
@@ -459,6 +473,8 @@ DISCLOSURE_LABEL_RE = re.compile(
     + r")\s*[:：]?(?P<value>.*)$",
     re.S,
 )
+# The labels the table must hold one of (索引号 or 成文日期), spaced or not.
+DISCLOSURE_GATE_RE = re.compile(r"索\s*引\s*号|成\s*文\s*(日\s*期|时\s*间)|印\s*发\s*日\s*期")
 DISCLOSURE_TAGS = ("td", "th", "li", "span", "p", "div", "dt", "dd", "b", "strong", "label", "em")
 
 
@@ -477,6 +493,8 @@ def read_disclosure_table(tree: HtmlElement) -> dict[str, str]:
         Field → value, e.g. ``{"written": "2023-03-01", "published": "2023-03-06"}``; empty
         when the page has no such table.
     """
+    if not DISCLOSURE_GATE_RE.search(tree.text_content()):
+        return {}  # most pages: one pass of libxml2 instead of one per cell
     found: dict[str, str] = {}
     for element in tree.iter(*DISCLOSURE_TAGS):
         text = element.text_content()

@@ -131,7 +131,12 @@ def extract_page(
             stage = "body"
             huge = len(decoded.text) > options.max_trafilatura_chars
             found = read_body(tree, fields.url, options.min_container_chars, huge)
-            fields.credits = find_info_credits(tree, fields.title_element, found.container)
+            fields.credits = find_info_credits(
+                tree,
+                fields.title_element,
+                found.container,
+                found.core if found.container is None else found.container,
+            )
             links = LinkTexts(tree)
             cleaned = clean_body(found.paragraphs, fields, links)
             # A notice that is only a link to its file has no article for a second opinion to

@@ -26,12 +26,15 @@ PROSE_CHAR_RE = re.compile(
     r"[\u0020-\u007e\u00a0-\u024f\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u2500-\u27bf"
     r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\s]"
 )
+NOT_PROSE_CHAR_RE = re.compile("[^" + PROSE_CHAR_RE.pattern[1:])
 HAN_CHARS_RE = re.compile(r"[\u4e00-\u9fff]")
 MAX_REPLACEMENT_SHARE = 0.01
 MIN_PROSE_SHARE = 0.8
 MIN_COMMON_HAN_SHARE = 0.75
 MIN_DISTINCT_HAN = 8
 MAX_ONE_CHAR_SHARE = 0.25
+GARBAGE_SAMPLE = 20_000
+"""Characters of a body that :func:`garbage_reason` reads (garbage is garbage throughout)."""
 
 # A sentence: a clause of running text ending in a full stop, exclamation or question mark.
 SENTENCE_RE = re.compile(r"[\u4e00-\u9fff][^。！？!?]{4,}[。！？]|[。！？]\s*$")
@@ -61,10 +64,18 @@ class LinkTexts:
     def __init__(self, tree: HtmlElement) -> None:
         self.tree = tree
         self.texts: frozenset[str] | None = None
+        self._raw: list[str] | None = None
+
+    @property
+    def raw(self) -> list[str]:
+        """The link texts as on the page (read once, shared with :func:`is_list_page`)."""
+        if self._raw is None:
+            self._raw = link_texts(self.tree)
+        return self._raw
 
     def __contains__(self, text: object) -> bool:
         if self.texts is None:
-            self.texts = frozenset(normalise_cached(text) for text in link_texts(self.tree))
+            self.texts = frozenset(normalise_cached(text) for text in self.raw)
         return text in self.texts
 
 
@@ -116,7 +127,12 @@ def is_list_page(
     """
     if count_datastore_records(tree) >= 3:
         return True
-    if len(set(title_like_links(tree))) < min_links:
+    titles = (
+        [t for t in link_texts.raw if han_count(t) >= 6]
+        if isinstance(link_texts, LinkTexts)
+        else title_like_links(tree)
+    )
+    if len(set(titles)) < min_links:
         return False
     if not paragraphs:
         return True
@@ -166,13 +182,13 @@ def garbage_reason(text: str) -> str | None:
     Returns:
         A reason such as ``garbage: 12% of the text is U+FFFD (undecodable bytes)``, or None.
     """
-    chars = "".join(text.split())
+    chars = "".join(text[:GARBAGE_SAMPLE].split())
     if not chars:
         return None
     replaced = chars.count("\ufffd") / len(chars)
     if replaced > MAX_REPLACEMENT_SHARE:
         return f"garbage: {replaced:.0%} of the text is U+FFFD (undecodable bytes); wrong charset?"
-    prose = len(PROSE_CHAR_RE.findall(chars)) / len(chars)
+    prose = 1 - len(NOT_PROSE_CHAR_RE.findall(chars)) / len(chars)
     if prose < MIN_PROSE_SHARE:
         return f"garbage: only {prose:.0%} of the text is Chinese or Latin prose"
     han = "".join(HAN_CHARS_RE.findall(chars))
