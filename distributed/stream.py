@@ -73,6 +73,16 @@ class RedisKeys:
         """Set: request fingerprints seen in one run; expires after the run goes quiet."""
         return f"{self.prefix}:dupefilter:{run_id or 'none'}"
 
+    @property
+    def queue_turns(self) -> str:
+        """Hash: host → the turn of its last queued request (the queue takes hosts in turn)."""
+        return f"{self.prefix}:queue:turns"
+
+    @property
+    def queue_served(self) -> str:
+        """String: the highest turn popped so far; a host new to the queue starts there."""
+        return f"{self.prefix}:queue:served"
+
     def blocked(self, run_id: str) -> str:
         """Hash: site id → reason, the sites of a run stopped by an anti-bot challenge."""
         return f"{self.prefix}:blocked:{run_id or 'none'}"
@@ -104,6 +114,9 @@ def page_message(page: RawPage) -> dict[str, Any]:
         "site_id": page.site_id,
         "run_id": page.run_id,
         "kind": page.kind,
+        # An attachment's article and link text: what ties the file to its notice.
+        "referrer": page.referrer,
+        "link_text": page.link_text,
     }
 
 
@@ -155,6 +168,8 @@ def decode_page(fields: Mapping[bytes, bytes]) -> RawPage:
         site_id=_text(fields, "site_id"),
         run_id=_text(fields, "run_id"),
         kind=_text(fields, "kind") or "article",
+        referrer=_text(fields, "referrer"),
+        link_text=_text(fields, "link_text"),
     )
 
 
