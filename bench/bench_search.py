@@ -1,160 +1,196 @@
-"""Search benchmark: ``_search`` latency through Datasette's JSON API, index build rate and size.
+"""Search and page benchmark: the pages analysts open, at realistic article lengths (issue 14).
 
-Generates articles straight into a fresh database (schema from ``Store``), builds the bigram
-index with ``pipeline.store.search`` exactly as the store does, starts ``dangjian serve`` on it and
-asks for the first page of 20, newest first, for common and rare 2- and 4-character queries.
+Generates articles of realistic length (``bench.corpus``: 500-6,000 characters, median 2,000,
+with the source of that distribution) straight into a fresh database created by ``Store``,
+builds the search index, term counts, regions and summaries with the shipped
+``Store.rebuild_search_index`` (what ``dangjian reindex`` runs), starts ``dangjian serve`` on
+it and times, one client at a time:
 
-    python -m bench.bench_search --quick       # ~10,000 articles
-    python -m bench.bench_search --sizes 100000 1000000
+* every search query shape (common, mid-frequency, rare, AND, OR, NOT, phrase, one
+  character) through the JSON API (first page of 20) and as the HTML search page;
+* the database page, the articles table with its default facets, filtered tables, the
+  facet JSON of the README, an article page;
+* every canned query in ``metadata.yml``, with realistic parameters.
+
+    python -m bench.bench_search --quick                     # ~10,000 articles
+    python -m bench.bench_search --sizes 200000 --keep /tmp/bench
+    python -m bench.bench_search --db /tmp/bench/news-200000.db   # time pages again
+
+The load benchmark (``bench.bench_load``) serves the same generated databases.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.store import Store, search
+import yaml
+
+from bench.corpus import DAYS, FIRST_DAY, Corpus, sites
+from pipeline.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-# Frequent characters of news Chinese; random filler over them makes most bigrams rare, as in
-# real text, while the planted words below give known frequencies.
-FILLER = (
-    "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工"
-    "也能下过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小"
-    "物现实加量都两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形"
-    "相全表间样与关各重新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建"
-    "月公无系军很情者最立代想已通并提直题党程展五果料象员革位入常文总次品式活设及管特件长"
-    "求老头基资边流路级少图山统接知较将组见计别她手角期根论运农指几九区强放决西被干做必战先"
-)
-PLANTED = {  # word: share of articles that contain it
-    "党建": 0.60,
-    "主题教育": 0.30,
-    "三会一课": 0.05,
-    "巡察": 0.003,
-    "模范机关": 0.002,
-    "鲲鹏": 0.0005,
-    "两个维护": 0.0005,
-}
+REPRINT_SHARE = 0.15  # articles that republish an earlier one (same text, another site)
 QUERIES = {
-    "2-char common": "党建",
-    "4-char common": "主题教育",
-    "2-char rare": "鲲鹏",
-    "4-char rare": "两个维护",
-    "2 terms": "党建 三会一课",
-    "1-char": "党",
+    "common `党建`": "党建",
+    "common 4-char `主题教育`": "主题教育",
+    "mid `国家安全`": "国家安全",
+    "rare `鲲鹏`": "鲲鹏",
+    "rare 4-char `两个维护`": "两个维护",
+    "AND `主题教育 三会一课`": "主题教育 三会一课",
+    "OR `巡察 OR 模范机关`": "巡察 OR 模范机关",
+    "NOT `三会一课 -党建`": "三会一课 -党建",
+    'phrase `"国家安全 党建"`': '"国家安全 党建"',
+    "1-char `党`": "党",
 }
-SITES = [(f"s{i:02d}", f"站点{i}", "浙江省" if i % 2 else "江苏省") for i in range(20)]
 
 
-def _article(rng: random.Random, i: int) -> tuple:
-    body = "".join(rng.choices(FILLER, k=400))
-    title = "".join(rng.choices(FILLER, k=14))
-    for word, share in PLANTED.items():
-        if rng.random() < share:
-            at = rng.randrange(len(body))
-            body = body[:at] + word + body[at:]
-    day = rng.randrange(365 * 7)
-    published = time.strftime("%Y-%m-%d", time.gmtime(1546300800 + day * 86400))
-    site = SITES[i % len(SITES)]
-    return (
-        i,
-        f"http://{site[0]}.example/{i}.html",
-        site[0],
-        title,
-        published,
-        published[:7],
-        published[:4],
-        body,
-        "hans",
-        f"h{i}",
-        site[2],
-        "city",
-    )
-
-
-def generate(path: Path, n: int, seed: int = 5) -> dict[str, float]:
-    """Create ``path`` with ``n`` articles and their search index; return build figures."""
+def generate(path: Path, n: int, seed: int = 14) -> dict[str, float]:
+    """Create ``path`` with ``n`` realistic articles, indexed; return build figures."""
     for old in path.parent.glob(path.name + "*"):
         old.unlink()  # a kept database from an earlier run
+    path.parent.mkdir(parents=True, exist_ok=True)
+    corpus = Corpus(seed)
     store = Store(path)
-    store.save_sites(
-        [
-            {
-                "id": s,
-                "name": name,
-                "level": "city",
-                "province": prov,
-                "start_urls": [f"http://{s}.example/"],
-            }
-            for s, name, prov in SITES
-        ]
-    )
+    registry = sites(seed)
+    store.save_sites(registry)
     db = store.db.conn
     rng = random.Random(seed)
+    # Sites publish unevenly (a few big portals, many small district sites).
+    weights = [1 / (i + 5) for i in range(len(registry))]
     t0 = time.perf_counter()
     batch: list[tuple] = []
+    recent: list[tuple[str, str]] = []  # (title, text) of recent articles, for reprints
+    text_chars = 0
     for i in range(1, n + 1):
-        batch.append(_article(rng, i))
-        if len(batch) == 20000 or i == n:
-            db.executemany(
-                "insert into articles (id, url, site_id, title, published, published_month, "
-                "published_year, text, script, content_hash, province, level) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                batch,
+        site = rng.choices(registry, weights)[0]["id"]
+        day = FIRST_DAY + (i * DAYS) // n  # ids grow with the publish date, as in a crawl
+        published = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
+        if rng.random() < 0.5:
+            published += f"T{rng.randrange(7, 22):02d}:{rng.randrange(60):02d}"
+        duplicate_of = None
+        if recent and rng.random() < REPRINT_SHARE:
+            back = rng.randrange(1, min(len(recent), 200) + 1)
+            duplicate_of = i - back
+            title, text = recent[-back]
+        else:
+            title, text = corpus.title(rng), corpus.body(rng)
+        recent.append((title, text))
+        if len(recent) > 400:
+            del recent[:200]
+        text_chars += len(title) + len(text)
+        batch.append(
+            (
+                i,
+                f"http://{site}.example/art/{i}.html",
+                site,
+                title,
+                published,
+                published[:7],
+                published[:4],
+                "hans",
+                text,
+                title,
+                text,
+                f"h{i}" if duplicate_of is None else f"h{duplicate_of}",
+                duplicate_of,
+                1,
             )
+        )
+        if len(batch) == 5000 or i == n:
+            with store.db.atomic():
+                db.executemany(
+                    "insert into articles (id, url, site_id, title, published, published_month,"
+                    " published_year, script, text, title_original, text_original,"
+                    " content_hash, duplicate_of, revision) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    batch,
+                )
             batch = []
-    db.commit()
+    # One cluster per reprinted original (what pipeline.store.clusters would find).
+    with store.db.atomic():
+        db.execute(
+            "insert into clusters (original_id, size, sites, first_published, last_published) "
+            "select duplicate_of, count(*) + 1, count(distinct site_id) + 1, min(published), "
+            "max(published) from articles where duplicate_of is not null group by duplicate_of"
+        )
+        db.execute(
+            "update articles set cluster_id = (select id from clusters c "
+            "where c.original_id = coalesce(articles.duplicate_of, articles.id))"
+        )
     generated = time.perf_counter() - t0
-    size_before = _db_size(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    text_mb = _text_bytes(db) / 2**20
+    size_before = _index_bytes(db)
     t0 = time.perf_counter()
-    # The shipped bulk path of Store.rebuild_search_index, without the term counts (which
-    # search does not use): one transaction, bulk settings, one merge at the end.
-    with search.bulk_mode(db):
-        search.bulk_index(db, db.execute("select id, title, text from articles order by id"))
-    search.optimize(db)
+    count = store.rebuild_search_index()
     built = time.perf_counter() - t0
-    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    return {
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    figures = {
+        "articles": n,
         "generate_s": generated,
         "build_s": built,
-        "rate": n / built,
-        "index_mb": (_db_size(path) - size_before) / 2**20,
+        "rate": count / built,
+        "index_mb": (_index_bytes(db) - size_before) / 2**20,
+        "text_mb": text_mb,
+        "mean_chars": text_chars / n,
         "db_mb": _db_size(path) / 2**20,
     }
+    store.close()
+    return figures
+
+
+def _text_bytes(conn: sqlite3.Connection) -> int:
+    """UTF-8 bytes of the text the index covers (title and body of every article)."""
+    return conn.execute(
+        "select sum(length(cast(coalesce(title, '') as blob)) "
+        "+ length(cast(coalesce(text, '') as blob))) from articles"
+    ).fetchone()[0]
+
+
+def _index_bytes(conn: sqlite3.Connection) -> int:
+    """Bytes of the search index's tables (dbstat: pages they use)."""
+    try:
+        return conn.execute(
+            "select coalesce(sum(pgsize), 0) from dbstat where name like 'articles_fts%'"
+        ).fetchone()[0]
+    except sqlite3.OperationalError:  # SQLite without dbstat
+        return 0
 
 
 def _db_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _serve(db: Path) -> tuple[subprocess.Popen, str]:
+def serve(db: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     """Start ``dangjian serve`` (the settings we ship) on ``db``; return it and its URL."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dangjian", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "dangjian", "serve", "--db", str(db), "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url + "/-/versions.json", timeout=5).read()
@@ -165,27 +201,152 @@ def _serve(db: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("dangjian serve did not start")
 
 
-def measure(url: str, query: str, repeat: int, extra: str = "") -> dict[str, float]:
-    """Time ``repeat`` JSON requests for the first page of 20, newest first."""
-    target = f"{url}/news/articles.json?_search={urllib.parse.quote(query)}&_size=20{extra}"
+@dataclass
+class Timing:
+    p50: float
+    p95: float
+    status: int
+    body: bytes
+
+
+def fetch(url: str, timeout: float = 60) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def measure(url: str, repeat: int) -> Timing:
+    """Time ``repeat`` GETs of ``url`` after one warm-up; milliseconds."""
     times: list[float] = []
-    status = 200
-    for _ in range(repeat + 1):
+    status, body = 0, b""
+    for i in range(repeat + 1):
         t0 = time.perf_counter()
-        with urllib.request.urlopen(target, timeout=60) as response:
-            data = json.loads(response.read())
-            status = response.status
-        times.append((time.perf_counter() - t0) * 1000)
-    times = times[1:]  # the first request warms the page cache
+        status, body = fetch(url)
+        if i:  # the first request warms the page cache
+            times.append((time.perf_counter() - t0) * 1000)
     times.sort()
-    rows = data if isinstance(data, list) else data["rows"]
-    return {
-        "p50": statistics.median(times),
-        "p95": times[max(0, int(len(times) * 0.95) - 1)],
-        "rows": len(rows),
-        "status": status,
-        "count": None if isinstance(data, list) else data.get("filtered_table_rows_count"),
+    return Timing(
+        statistics.median(times), times[max(0, -(-len(times) * 95 // 100) - 1)], status, body
+    )
+
+
+def pages(db: Path) -> dict[str, str]:
+    """The pages to time on ``db``: label -> path (with realistic parameters from the data)."""
+    conn = sqlite3.connect(db)
+    article_id = conn.execute("select max(id) / 2 from articles").fetchone()[0]
+    reprinted = conn.execute("select original_id from clusters order by size desc limit 1")
+    reprinted_id = (reprinted.fetchone() or [article_id])[0]
+    site = conn.execute(
+        "select site_id from articles group by site_id order by count(*) desc limit 1"
+    ).fetchone()[0]
+    month = conn.execute(
+        "select published_month from articles where id = ?", [article_id]
+    ).fetchone()[0]
+    conn.close()
+    q = urllib.parse.quote
+    out = {
+        "database page `/news`": "/news",
+        "articles, default facets": "/news/articles",
+        "filtered: `?province=浙江省`": "/news/articles?province=" + q("浙江省"),
+        f"filtered: `?published_month={month}`": f"/news/articles?published_month={month}",
+        "filtered: province + level + reprint": (
+            "/news/articles?province=" + q("浙江省") + "&level=city&reprint=1"
+        ),
+        "facet JSON (README)": (
+            "/news/articles.json?_facet=province&_facet=published_month&_size=0"
+        ),
+        "article page": f"/news/articles/{article_id}",
+        "article page (a reprinted original)": f"/news/articles/{reprinted_id}",
+        "article_terms table": "/news/article_terms",
     }
+    for label, query in QUERIES.items():
+        out[f"search page: {label}"] = "/news/articles?_search=" + q(query)
+    params = {
+        "search_ranked": {"q": "两个维护"},
+        "term_trend": {"term": "主题教育"},
+        "term_trend_by_province": {"term": "党建"},
+        "top_terms_for_site": {"site_id": site},
+        "top_terms_for_month": {"month": month},
+        "terms_together": {"term1": "党建", "term2": "主题教育"},
+        "most_republished": {"month": month},
+        "site_feed": {"site_id": site},
+    }
+    metadata = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    for name in metadata["databases"]["news"]["queries"]:
+        query = urllib.parse.urlencode(params.get(name, {}))
+        out[f"canned: `{name}`"] = f"/news/{name}" + (f"?{query}" if query else "")
+    out["canned: `search_ranked` common `党建`"] = "/news/search_ranked?q=" + q("党建")
+    return out
+
+
+def search_table(url: str, repeat: int) -> list[str]:
+    lines = [
+        "| query | matches | API p50 ms | API p95 ms | page p50 ms | page p95 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for label, query in QUERIES.items():
+        path = "/news/articles.json?_size=20&_search=" + urllib.parse.quote(query)
+        api = measure(url + path + "&_shape=array", repeat)
+        page = measure(url + path + "&_shape=objects", repeat)
+        import json
+
+        data = json.loads(page.body)
+        count = data.get("filtered_table_rows_count")
+        described = data.get("human_description_en") or ""
+        shown = f"{count:,}" if count is not None else _estimate(described)
+        lines.append(
+            f"| {label} | {shown} | {api.p50:.0f} | {api.p95:.0f} | "
+            f"{page.p50:.0f} | {page.p95:.0f} |"
+        )
+        print(lines[-1], file=sys.stderr, flush=True)
+    return lines + [""]
+
+
+def _estimate(described: str) -> str:
+    for marker in ("about ", "more than "):
+        if marker in described:
+            tail = described.split(marker, 1)[1].split(" rows")[0]
+            return ("≈ " if marker == "about " else "> ") + tail
+    return "not counted"
+
+
+def page_table(url: str, db: Path, repeat: int) -> list[str]:
+    lines = ["| page | status | p50 ms | p95 ms |", "|---|---:|---:|---:|"]
+    for label, path in pages(db).items():
+        timing = measure(url + path, repeat)
+        lines.append(f"| {label} | {timing.status} | {timing.p50:.0f} | {timing.p95:.0f} |")
+        print(lines[-1], file=sys.stderr, flush=True)
+    return lines + [""]
+
+
+def latency_tables(db: Path, repeat: int) -> list[str]:
+    """Serve ``db`` and return the Markdown of the search and page tables."""
+    proc, url = serve(db)
+    try:
+        return [
+            "Search: *API* is `articles.json?_search=…&_size=20&_shape=array`; *page* is "
+            "`_shape=objects` (what the HTML page computes: count and default facets).\n",
+            *search_table(url, repeat),
+            "Pages (HTML unless `.json`) and canned queries:\n",
+            *page_table(url, db, repeat),
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def build_line(built: dict[str, float]) -> str:
+    return (
+        f"{built['articles']:,} articles, mean {built['mean_chars']:,.0f} characters "
+        f"(title + body). Index build (`Store.rebuild_search_index`, what `dangjian reindex` "
+        f"runs: search index, term counts, regions, summaries): **{built['rate']:,.0f} "
+        f"articles/s** ({built['build_s']:,.0f} s). Search index {built['index_mb']:,.0f} MiB "
+        f"for {built['text_mb']:,.0f} MiB of indexed text (UTF-8): "
+        f"{built['index_mb'] / built['text_mb']:.2f}× the text. Database "
+        f"{built['db_mb']:,.0f} MiB.\n"
+    )
 
 
 def run(quick: bool = False, sizes: list[int] | None = None, keep: Path | None = None) -> str:
@@ -193,67 +354,38 @@ def run(quick: bool = False, sizes: list[int] | None = None, keep: Path | None =
 
     Args:
         quick: one small size (``make bench`` quick mode).
-        sizes: numbers of articles to generate (default 100,000 and 1,000,000).
-        keep: a folder to keep the generated databases in (``news-<n>.db``), to time
-            searches again with ``--db`` without generating them again.
+        sizes: numbers of articles to generate (default 100,000).
+        keep: a folder to keep the generated databases in (``news-<n>.db``), for ``--db``
+            and for ``bench.bench_load``.
     """
-    sizes = sizes or ([10_000] if quick else [100_000, 1_000_000])
+    sizes = sizes or ([10_000] if quick else [100_000])
     repeat = 10 if quick else 20
     lines = [
-        "## Search (`_search` through the JSON API)\n",
-        "First page of 20, newest first (`sort_desc: published`), with the shipped "
-        "settings: *API* is `articles.json?_search=…&_size=20&_shape=array` (Datasette "
-        "skips the count and facets for this shape); *page* is `_shape=objects`, which "
-        "also counts the matches and computes the default facets, as the HTML page does "
-        "(both stop at their time limits). Generated articles of ~420 characters; "
-        f"{repeat} timed requests per query after one warm-up.\n",
+        "## Search and pages (one client)\n",
+        "Generated articles of realistic length (`bench/corpus.py`: 500-6,000 characters, "
+        "median 2,000, title and body stored twice as in a crawl); the shipped settings "
+        f"(`dangjian serve`). {repeat} timed requests each after one warm-up.\n",
     ]
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             db = (keep or Path(tmp)) / (f"news-{n}.db" if keep else "news.db")
             built = generate(db, n)
             lines.append(f"### {n:,} articles\n")
-            lines.append(
-                f"Index build: {built['rate']:,.0f} articles/s "
-                f"({built['build_s']:.1f} s); index size {built['index_mb']:.0f} MiB "
-                f"of a {built['db_mb']:.0f} MiB database.\n"
-            )
-            lines += latency_table(db, repeat)
+            lines.append(build_line(built))
+            lines += latency_tables(db, repeat)
     return "\n".join(lines) + "\n"
-
-
-def latency_table(db: Path, repeat: int) -> list[str]:
-    """Serve ``db`` and return the Markdown rows of the latency table."""
-    lines = [
-        "| query | matches | API p50 ms | API p95 ms | page p50 ms | page p95 ms |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    proc, url = _serve(db)
-    try:
-        for label, query in QUERIES.items():
-            api = measure(url, query, repeat, "&_shape=array")
-            page = measure(url, query, repeat, "&_shape=objects")
-            count = "> 1%, not counted" if page["count"] is None else f"{page['count']:,}"
-            lines.append(
-                f"| {label} `{query}` | {count} | {api['p50']:.0f} | "
-                f"{api['p95']:.0f} | {page['p50']:.0f} | {page['p95']:.0f} |"
-            )
-            print(lines[-1], file=sys.stderr, flush=True)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    return lines + [""]
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="*")
-    parser.add_argument("--db", type=Path, help="only time searches on this generated database")
+    parser.add_argument("--db", type=Path, help="only time pages on this generated database")
     parser.add_argument("--keep", type=Path, help="keep the generated databases in this folder")
+    parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.db:
-        print("\n".join(latency_table(args.db, 20)))
+        print("\n".join(latency_tables(args.db, args.repeat)))
     else:
         print(run(args.quick, args.sizes, args.keep))

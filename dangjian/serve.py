@@ -63,3 +63,87 @@ def make_datasette(
     ds = Datasette([], metadata=metadata, settings={**profile, **(settings or {})})
     ds.add_database(Database(ds, path=str(db_path), is_mutable=True), name=DATABASE_NAME)
     return ds
+
+
+def serve_one(
+    db_path: str | Path,
+    host: str,
+    port: int,
+    metadata_path: str | Path | None = None,
+    public: bool = False,
+) -> None:
+    """Serve ``db_path`` on ``host:port`` with ``SO_REUSEPORT``, so others may share it."""
+    import socket
+
+    import uvicorn
+    from datasette.cli import run_sync
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    ds = make_datasette(db_path, metadata_path, public=public)
+    run_sync(ds.invoke_startup)
+    config = uvicorn.Config(ds.app(), log_level="warning", lifespan="on", backlog=2048)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_processes(
+    db_path: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    processes: int = 2,
+    metadata_path: str | Path | None = None,
+    public: bool = False,
+) -> None:
+    """Run ``processes`` Datasette processes on one address until interrupted.
+
+    Each process binds ``host:port`` with ``SO_REUSEPORT`` (Linux, BSD): the kernel spreads
+    new connections over them, so a Python process per core serves one address without a
+    proxy in front (docs/operations.md, "Several processes behind one address"). They share
+    nothing but the database file, which each opens read-only; ETags agree across them.
+    """
+    import multiprocessing
+    import signal
+
+    make_datasette(db_path, metadata_path, public=public)  # fail here, not in N children
+    spawn = multiprocessing.get_context("spawn")
+    children = [
+        spawn.Process(target=serve_one, args=(str(db_path), host, port, metadata_path, public))
+        for _ in range(processes)
+    ]
+    for child in children:
+        child.start()
+
+    def stop(*_: Any) -> None:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for child in children:
+            child.join()
+    except KeyboardInterrupt:
+        stop()
+        for child in children:
+            child.join(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m dangjian.serve --db PATH --port N --processes N [--host H] [--public]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=serve_processes.__doc__.splitlines()[0])
+    parser.add_argument("--db", default="data/news.db")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--metadata")
+    parser.add_argument("--public", action="store_true")
+    args = parser.parse_args(argv)
+    serve_processes(args.db, args.host, args.port, args.processes, args.metadata, args.public)
+
+
+if __name__ == "__main__":
+    main()

@@ -142,3 +142,15 @@ def test_what_is_left_alone(two_servers):
     # ?_ttl= keeps Datasette's own Cache-Control.
     _, headers, _ = get(url + "/news/articles?_ttl=0")
     assert headers["cache-control"] == "no-cache"
+
+
+def test_a_kept_page_is_never_served_after_a_write(db, two_servers):
+    """Each process keeps rendered pages by ETag: a write makes them unreachable at once."""
+    url = two_servers[1] + "/news/articles.json?_shape=array&_col=url"
+    first = get(url)
+    assert get(url)[2] == first[2]  # the second answer is the kept page, the same bytes
+    store = Store(db)
+    write_article(store, 11)
+    store.close()
+    status, headers, body = get(url)
+    assert status == 200 and b"11.html" in body and headers["etag"] != first[1]["etag"]

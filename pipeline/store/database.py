@@ -96,6 +96,24 @@ def _article_batches(conn: sqlite3.Connection, size: int = 5000) -> Iterator[lis
         yield rows
 
 
+INDEX_BATCH = 2000
+"""Articles a reindex prepares (tokens, terms, regions) and writes at a time."""
+Prepared = tuple[list[tuple], list[list[Any]], list[tuple[int, str, int]]]
+
+
+def _prepared(rows: list[tuple]) -> Prepared:
+    """Index rows, region parameters and term rows of ``_article_batches`` rows."""
+    keys = ("id", "title", "text", "site_id", "site_code", "doc_number")
+    index_rows, region_rows, term_rows = [], [], []
+    for row in rows:
+        named = dict(zip(keys, row, strict=True))
+        title = search.indexed_title(named["title"], named["doc_number"])
+        index_rows.append((row[0], search.index_text(title), search.index_text(named["text"])))
+        region_rows.append(_region_params(row[0], named))
+        term_rows.extend(_term_rows(row[0], named))
+    return index_rows, region_rows, term_rows
+
+
 DISK_FULL_MESSAGE = "database or disk is full"  # SQLite's text for SQLITE_FULL
 MAX_PAGES_ENV = "DANGJIAN_DB_MAX_PAGES"
 """Tests only: the most pages the database may grow to (``PRAGMA max_page_count``), so that
@@ -246,25 +264,26 @@ class Store:
         return count
 
     def _fill_search_index(self) -> int:
-        """Rebuild the index, term counts and region columns, in the caller's transaction."""
+        """Rebuild the index, term counts and region columns, in the caller's transaction.
+
+        One pass over the articles, a batch at a time. (Tokenising in helper processes was
+        tried for issue 14: shipping the token strings back, three times the text, cost the
+        writer as much as tokenising itself.)
+        """
         fts = search.FTS_TABLE
         conn = self.db.conn
+        conn.execute("DELETE FROM article_terms")
+        count = 0
         with search.bulk_mode(conn):
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
-            count = search.bulk_index(
-                conn,
-                (
-                    (r[0], search.indexed_title(r[1], r[5]), r[2])
-                    for batch in _article_batches(conn)
-                    for r in batch
-                ),
-            )
-        conn.execute("DELETE FROM article_terms")
-        keys = ("id", "title", "text", "site_id", "site_code", "doc_number")
-        for batch in _article_batches(conn):
-            named = [dict(zip(keys, r, strict=True)) for r in batch]
-            conn.executemany(_REGION_SQL, [_region_params(r["id"], r) for r in named])
-            conn.executemany(_TERMS_SQL, [t for r in named for t in _term_rows(r["id"], r)])
+            for batch in _article_batches(conn, INDEX_BATCH):
+                index_rows, region_rows, term_rows = _prepared(batch)
+                conn.executemany(
+                    f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)", index_rows
+                )
+                conn.executemany(_REGION_SQL, region_rows)
+                conn.executemany(_TERMS_SQL, term_rows)
+                count += len(index_rows)
         return count
 
     # -- sites and runs -------------------------------------------------------------------

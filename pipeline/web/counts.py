@@ -19,9 +19,10 @@ What is answered, and how (always the same rows Datasette's statement would retu
   facets from the covering index ``idx_articles_facets`` (one index probe per match);
 * any counted table without filters: its count from ``_counts``; the ``article_terms``
   ``term`` facet without filters from ``term_counts``;
-* the database page's table counts (``Database.table_counts``): from ``_counts``; the search
-  index's own tables (``articles_fts*``), which Datasette would count by reading the whole
-  index, are shown as "Many rows".
+* the database page's table counts (``Database.table_counts``): from ``_counts``; full-text
+  indexes and their shadow tables (``articles_fts*``, ``attachments_fts*``), which Datasette
+  would count by reading the whole index, are shown as "Many rows"; other tables (small
+  bookkeeping ones, or newer than this code) are counted as Datasette does.
 
 Facets of the second and later pages (``_next``) are computed over the whole filtered table,
 like the first page's, not over the rows after the cursor.
@@ -186,6 +187,22 @@ def _named(sql: str, params: Mapping[str, Any], parsed: Where) -> tuple[str, dic
     return sql, named
 
 
+def _full_text_tables(conn: sqlite3.Connection) -> set[str]:
+    """FTS5 tables and their shadow tables (``<name>_data``, ``_idx``, ``_docsize`` ...)."""
+    names = {
+        row[0]
+        for row in conn.execute(
+            "select name from sqlite_master where type = 'table' "
+            "and sql like 'CREATE VIRTUAL TABLE%USING fts5%'"
+        )
+    }
+    return {
+        row[0]
+        for row in conn.execute("select name from sqlite_master where type = 'table'")
+        if row[0] in names or any(row[0].startswith(n + "_") for n in names)
+    }
+
+
 def install(db: Any) -> None:
     """Answer ``db``'s table counts and facets from the summaries (once per Database)."""
     if getattr(db.execute, "dangjian_counts", False):
@@ -200,12 +217,13 @@ def install(db: Any) -> None:
 
     async def table_counts(limit: int = 10) -> dict[str, int | None]:
         cached = await db.execute_fn(summaries.table_counts)
+        indexes = await db.execute_fn(_full_text_tables)
         counts: dict[str, int | None] = {}
         for table in await db.table_names():
             if table in cached:
                 counts[table] = cached[table]
-            elif table == search.FTS_TABLE or table.startswith(search.FTS_TABLE + "_"):
-                counts[table] = None  # counting the index would read all of it
+            elif table in indexes:
+                counts[table] = None  # counting an index would read all of it
             else:  # our small bookkeeping tables, and tables newer than this code
                 try:
                     result = await original(
