@@ -35,6 +35,7 @@ clean:
 bench: install
 	$(BIN)/python -m bench.run
 
-# Extraction quality on the labelled pages in tests/pages, beside bare trafilatura.
+# Extraction quality beside bare trafilatura (normalised like ours): the real third-party pages
+# in ../shared/realpages first (skipped when absent), then tests/pages (written with the extractor).
 eval: install
 	$(BIN)/python -m pipeline.extract.evaluate

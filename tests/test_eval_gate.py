@@ -25,13 +25,13 @@ GOLD = load_gold()
 # Just below what we measure on the real pages (make eval), so that a change that loses
 # ground on pages nobody here wrote fails the suite.
 REAL_FLOORS = {
-    "body_f1": 0.96,
-    "body_f1_govparty": 0.98,
-    "title": 0.85,
-    "published": 0.97,
-    "author": 0.35,
-    "source": 0.30,
-    "is_article": 0.85,
+    "body_f1": 0.96,  # measured 0.972
+    "body_f1_govparty": 0.98,  # 0.991
+    "title": 0.97,  # 0.987
+    "published": 0.97,  # 0.986
+    "author": 0.83,  # 0.855
+    "source": 0.62,  # 0.648
+    "is_article": 0.96,  # 0.979
 }
 
 
