@@ -77,7 +77,9 @@ class ExtractedPage:
     keywords: str | None = None
     error: str | None = None
     flags: list[str] = field(default_factory=list)
-    """Warnings about the text, e.g. ``lossy-decode`` or ``decoder-damage``."""
+    """Warnings about the text, e.g. ``lossy-decode`` or ``decoder-damage``, and
+    ``body:trafilatura-fallback`` when the body came from the second opinion (trafilatura's
+    full cascade) because our rules found too little."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

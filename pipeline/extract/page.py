@@ -124,7 +124,11 @@ def extract_page(
         stage = "parse"
         tree = parse_html(decoded.text)
         if tree is None:
-            return fail(page, "parse: empty document", "the HTML holds no text")
+            return fail(
+                page,
+                "parse: empty document",
+                "the HTML holds no text (or only below the 255 levels of nesting the parser keeps)",
+            )
         with selectors.shared_scan(tree):
             stage = "fields"
             fields = read_fields(tree, url)
@@ -163,7 +167,7 @@ def extract_page(
 def decode(
     page: ExtractedPage, body: bytes, headers: Mapping[str, str] | None, options: ExtractOptions
 ) -> Decoded | None:
-    """Decode the bytes, recording the encoding and a lossy decode; None (with ``error``) if unreadable."""
+    """Decode the bytes, noting the encoding and a lossy decode; None (and ``error``) if unreadable."""
     if len(body) > options.max_bytes:
         fail(page, f"decode: page too large ({len(body)} bytes > {options.max_bytes})", None)
         page.reason = "page too large: raise ExtractOptions.max_bytes to read it"
