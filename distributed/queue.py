@@ -7,6 +7,13 @@ that hash only when its page is handed to the stream (``RedisHandoffPipeline``) 
 goes back to the queue (a retry or redirect). Workers keep a heartbeat key with a TTL; a
 worker whose heartbeat expired has its processing hash put back on the queue by any other.
 
+The queue takes hosts in turn: a request's score is its priority, then its host's *turn*
+(one more than that host's previous request, and never below the turn being served), so a
+worker popping its next requests gets several hosts, not a run of one host's links (equal
+scores are ordered by the pickled bytes, i.e. by URL). With a per-host delay this matters: a
+worker whose downloader holds only one host's requests waits out that host's delay while the
+other hosts idle (Scrapy's own ``DownloaderAwarePriorityQueue`` does this for one process).
+
 The duplicate filter is one Redis set per run that expires ``DANGJIAN_REDIS_DUPEFILTER_TTL``
 seconds after the run's last new URL, so memory is bounded by the runs of the last few days.
 """
@@ -19,6 +26,7 @@ from typing import Any
 
 from redis import Redis
 from scrapy import Request
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.request import request_from_dict
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
@@ -32,24 +40,38 @@ logger = logging.getLogger(__name__)
 TASK_META = "dangjian_task"
 DEFAULT_DUPEFILTER_TTL = 3 * 86400
 
-# KEYS: dupefilter set, queue zset, processing hash.
-# ARGV: fingerprint, score, request, dupefilter ttl, task to release ('' = none), filter?
-ENQUEUE = """
+# Score = -priority × TURNS + turn: priority first, then hosts in turn (exact in a double
+# for |priority| < 2^12 and turns < 2^40).
+TURNS = 2**40
+
+# KEYS: dupefilter set, queue zset, processing hash, host turns hash, turn being served.
+# ARGV: fingerprint, priority, request, dupefilter ttl, task to release ('' = none), filter?,
+#       host.
+ENQUEUE = f"""
 -- The retried or redirected task is released whether or not its successor is queued.
 if ARGV[5] ~= '' then redis.call('HDEL', KEYS[3], ARGV[5]) end
 if ARGV[6] == '1' then
   if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
   redis.call('EXPIRE', KEYS[1], ARGV[4])
 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+local served = tonumber(redis.call('GET', KEYS[5]) or '0')
+local turn = math.max(tonumber(redis.call('HGET', KEYS[4], ARGV[7]) or '0') + 1, served)
+redis.call('HSET', KEYS[4], ARGV[7], string.format('%d', turn))
+redis.call('EXPIRE', KEYS[4], ARGV[4])
+redis.call('ZADD', KEYS[2], string.format('%d', -tonumber(ARGV[2]) * {TURNS} + turn), ARGV[3])
 return 1
 """
 
-# KEYS: queue zset, processing hash. ARGV: task id. Returns the request or nil.
-POP = """
+# KEYS: queue zset, processing hash, turn being served. ARGV: task id.
+# Returns the request or nil.
+POP = f"""
 local r = redis.call('ZPOPMIN', KEYS[1])
 if #r == 0 then return false end
 redis.call('HSET', KEYS[2], ARGV[1], r[2] .. '|' .. r[1])
+local turn = tonumber(r[2]) % {TURNS}
+if turn > tonumber(redis.call('GET', KEYS[3]) or '0') then
+  redis.call('SET', KEYS[3], string.format('%d', turn))
+end
 return r[1]
 """
 
@@ -191,6 +213,7 @@ class ReliablePriorityQueue(PriorityQueue):
     def __init__(self, server: Redis, spider: Any, key: str, serializer: Any = None) -> None:
         super().__init__(server, spider, key, serializer)
         self.processing_key = spider.registry_redis.processing_key
+        self.keys: RedisKeys = spider.keys
         self._pop = server.register_script(POP)
         self._enqueue = server.register_script(ENQUEUE)
 
@@ -201,27 +224,45 @@ class ReliablePriorityQueue(PriorityQueue):
             True when the request was queued.
         """
         task = request.meta.pop(TASK_META, "")
+        return self._push(
+            request,
+            dupefilter.key_for(request),
+            dupefilter.request_fingerprint(request),
+            dupefilter.ttl,
+            task,
+            filtered=not request.dont_filter,
+        )
+
+    def push(self, request: Request) -> None:
+        self._push(request, "", "", DEFAULT_DUPEFILTER_TTL, "", filtered=False)
+
+    def _push(
+        self, request: Request, seen_key: str, fingerprint: str, ttl: int, task: str, filtered: bool
+    ) -> bool:
+        host = request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
         added = self._enqueue(
-            keys=[dupefilter.key_for(request), self.key, self.processing_key],
+            keys=[
+                seen_key or self.keys.queue_turns,  # unused when not filtered
+                self.key,
+                self.processing_key,
+                self.keys.queue_turns,
+                self.keys.queue_served,
+            ],
             args=[
-                dupefilter.request_fingerprint(request),
-                -request.priority,
+                fingerprint,
+                request.priority,
                 self._encode_request(request),
-                dupefilter.ttl,
+                ttl,
                 task,
-                "0" if request.dont_filter else "1",
+                "1" if filtered else "0",
+                host,
             ],
         )
         return bool(added)
 
-    def push(self, request: Request) -> None:
-        self.server.execute_command(
-            "ZADD", self.key, -request.priority, self._encode_request(request)
-        )
-
     def pop(self, timeout: int = 0) -> Request | None:
         task = secrets.token_hex(8)
-        data = self._pop(keys=[self.key, self.processing_key], args=[task])
+        data = self._pop(keys=[self.key, self.processing_key, self.keys.queue_served], args=[task])
         if not data:
             return None
         request = request_from_dict(self.serializer.loads(data), spider=self.spider)

@@ -195,7 +195,17 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
     def parse_list(self, response: Response, site: Site | None = None) -> Iterator[Any]:
         """Queue the page's links first, then hand the page on (which completes the task)."""
         site = self.sites_by_id[response.meta["site_id"]]
-        out = list(super().parse_list(response, site))
+        yield from self._links_first(super().parse_list(response, site), response)
+
+    def parse_article(self, response: Response, site: Site | None = None) -> Iterator[Any]:
+        """Queue the article's attachment links first, then hand the page on."""
+        site = self.sites_by_id[response.meta["site_id"]]
+        yield from self._links_first(super().parse_article(response, site), response)
+
+    def _links_first(self, results: Iterable[Any], response: Response) -> Iterator[Any]:
+        # Requests carry the run (its duplicate filter, its pages); they are queued before
+        # the page's hand-off releases its task, so a worker dying in between loses nothing.
+        out = list(results)
         for item in out:
             if isinstance(item, Request):
                 item.meta["run_id"] = response.meta.get("run_id", "")
@@ -203,11 +213,6 @@ class RedisNewsSpider(RedisMixin, NewsSpider):
         for item in out:
             if not isinstance(item, Request):
                 yield self._as_task(item, response.meta)
-
-    def parse_article(self, response: Response, site: Site | None = None) -> Iterator[Any]:
-        site = self.sites_by_id[response.meta["site_id"]]
-        for item in super().parse_article(response, site):
-            yield self._as_task(item, response.meta)
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         meta = failure.request.meta

@@ -315,6 +315,7 @@ def test_a_blocked_site_stops_on_every_worker_at_once(redis_server, tmp_path):  
     assert any("'dangjian/budget/blocked'" in log for log in others), [w[-1500:] for w in logs]
     assert [site for _, site, _ in status.blocked] == ["challenged-site"]
     assert status.blocked[0][2].startswith("HTTP 412 with an inline $_ts")
+    assert ingester.returncode == 0, (tmp_path / "ingest.log").read_text()[-2000:]
     conn = sqlite3.connect(db)
     runs = dict(conn.execute("select site_id, status from crawl_runs"))
     assert runs["challenged-site"] == "blocked"

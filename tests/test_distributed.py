@@ -402,3 +402,41 @@ def test_distributed_run_is_blocked_alerted_and_webhooked_like_a_local_one(redis
     # The block is a failures row of its own, not a failed page.
     (stage,) = conn.execute("select stage from failures where stage = 'blocked'").fetchone()
     assert stage == "blocked"
+
+
+def test_the_shared_queue_takes_hosts_in_turn(redis_server):
+    """Workers pop several hosts at once, not a run of one host's links (docs/distributed.md)."""
+    from types import SimpleNamespace
+    from urllib.parse import urlsplit
+
+    from scrapy import Request
+
+    from distributed.queue import ReliablePriorityQueue, RunDupeFilter
+
+    keys = RedisKeys()
+    worker = SimpleNamespace(
+        name="news-redis",
+        registry_redis=SimpleNamespace(processing_key=keys.processing("w")),
+        keys=keys,
+    )
+    queue = ReliablePriorityQueue(redis_server.client, worker, keys.requests)
+    seen = RunDupeFilter(redis_server.client, keys, ttl=60)
+
+    def push(url: str, priority: int = 0) -> None:
+        assert queue.push_filtered(Request(url, priority=priority, meta={"run_id": "r"}), seen)
+
+    def pop(n: int) -> list[str]:
+        return [urlsplit(queue.pop().url).hostname for _ in range(n)]
+
+    for host in ("a.example", "b.example"):
+        for i in range(5):
+            push(f"http://{host}/{i}.html")
+    push("http://c.example/list.html", priority=1)
+    assert pop(1) == ["c.example"]  # priority still comes first
+    first = pop(4)
+    assert sorted(first) == ["a.example", "a.example", "b.example", "b.example"], first
+    # A host new to the queue starts at the turn being served, not behind the others' backlog.
+    push("http://d.example/0.html")
+    assert pop(1) == ["d.example"]
+    assert sorted(pop(6)) == ["a.example"] * 3 + ["b.example"] * 3
+    assert queue.pop() is None
