@@ -30,14 +30,18 @@ like the first page's, not over the rows after the cursor.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
+from array import array
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from datasette.database import QueryInterrupted
 
 from pipeline.store import search, summaries
+from pipeline.web.caching import Version
 
 ARTICLES = "articles"
 TERMS = "article_terms"
@@ -53,11 +57,14 @@ _COUNT_RE = re.compile(
 )
 _EQ_RE = re.compile(r'^(?:"(?P<q>[a-z_]+)"|\[(?P<b>[a-z_]+)\]|(?P<p>[a-z_]+)) = :(?P<param>p\d+)$')
 # The plugin's search clauses (plugin._plan): the rowids of one MATCH, in one of three forms.
-_MATCHES = rf"(?P<matches>select rowid from {search.FTS_TABLE} where \S+ match :\w+)"
+_MATCHES = rf"select rowid from {search.FTS_TABLE} where (?P<target>\S+) match :(?P<param>\w+)"
 _SEARCH_RES = (
     re.compile(rf"^\+?id in \({_MATCHES}\)$"),
     re.compile(rf"^exists \({_MATCHES} and rowid = articles\.id\)$"),
 )
+_IN_RE = re.compile(rf"(?<![\w.])id in \({_MATCHES}\)")
+# The plugin's capped count of one search (plugin._capped_count).
+_CAPPED_RE = re.compile(rf"^select count\(\*\) from \({_MATCHES} limit (?P<cap>\d+)\)$")
 # Keyset paging (_next) clauses Datasette adds to the facet statements of later pages.
 _CURSOR_RE = re.compile(
     r"^\((?:\S+ [<>] :p\d+(?: or \S+ is null)? or \(\S+ = :p\d+ and "
@@ -94,7 +101,7 @@ class Where:
 
     def __init__(self) -> None:
         self.equal: list[tuple[str, Any]] = []
-        self.matches: list[str] = []  # ``select rowid from articles_fts where ... match :x``
+        self.matches: list[tuple[str, Any]] = []  # (target, expression) of each search
 
 
 def parse_where(
@@ -111,7 +118,9 @@ def parse_where(
             continue
         for regex in _SEARCH_RES:
             if m := regex.match(atom):
-                parsed.matches.append(m["matches"])
+                if m["param"] not in params:
+                    return None
+                parsed.matches.append((m["target"], params[m["param"]]))
                 break
         else:
             if cursor_ok and _CURSOR_RE.match(atom):
@@ -121,32 +130,61 @@ def parse_where(
 
 
 def _in_matches(parsed: Where) -> list[str]:
-    return [f"id in ({m})" for m in parsed.matches] + [f"{c} = ?" for c, _ in parsed.equal]
+    ids = [
+        f"id in (select value from json_each(:dangjian_ids_{i}))"
+        for i in range(len(parsed.matches))
+    ]
+    return ids + [f"{c} = ?" for c, _ in parsed.equal]
 
 
-def rewrite(sql: str, params: Any) -> tuple[str, Any] | None:
-    """The summary statement answering Datasette's ``sql``, or None to run ``sql`` itself.
+def rewrite(sql: str, params: Any) -> tuple[str, Any, list[tuple[str, Any]]] | None:
+    """The statement answering Datasette's ``sql`` from the summaries, or None to run ``sql``.
 
     Args:
         sql: a statement Datasette is about to run.
         params: its parameters (a dict for table pages).
+
+    Returns:
+        ``(sql, params, searches)``; the caller adds a ``dangjian_ids_<i>`` parameter (a JSON
+        list of the ids matching ``searches[i]``) for each search.
     """
     if not params:
         params = {}  # Datasette's facets pass an empty list for "no parameters"
     elif not isinstance(params, Mapping):
         return None
+    if m := _CAPPED_RE.match(sql):
+        if m["param"] not in params:
+            return None
+        cap = int(m["cap"])
+        return (
+            f"select min(:dangjian_count_0, {cap})",
+            {},
+            [(m["target"], params[m["param"]], cap)],
+        )
+    if _COUNT_RE.match(sql) is None and _FACET_RE.match(sql) is None and _IN_RE.search(sql):
+        # Any other statement (the rows of the page): its IN-list searches read the kept ids.
+        searches: list[tuple[str, Any, None]] = []
+
+        def kept(m: re.Match) -> str:
+            if m["param"] not in params:
+                return m.group(0)
+            searches.append((m["target"], params[m["param"]], None))
+            return f"id in (select value from json_each(:dangjian_ids_{len(searches) - 1}))"
+
+        new_sql = _IN_RE.sub(kept, sql)
+        return (new_sql, dict(params), searches) if searches else None
     if m := _COUNT_RE.match(sql):
         table, where = m["table"], m["where"]
         if not where:
             if table not in summaries.COUNTED_TABLES:
                 return None
-            return 'select count from _counts where "table" = :table', {"table": table}
+            return 'select count from _counts where "table" = :table', {"table": table}, []
         if table != ARTICLES or not (parsed := parse_where(where, params)):
             return None
         if not parsed.matches:
-            return summaries.count_sql(parsed.equal)
+            return (*summaries.count_sql(parsed.equal), [])
         if len(parsed.matches) == 1 and not parsed.equal:
-            return f"select count(*) from ({parsed.matches[0]})", dict(params)
+            return "select :dangjian_count_0", {}, _complete(parsed)
         return _named(
             f"select count(*) from {ARTICLES} indexed by {summaries.FACETS_INDEX} where "
             + " and ".join(_in_matches(parsed)),
@@ -160,13 +198,14 @@ def rewrite(sql: str, params: Any) -> tuple[str, Any] | None:
                 "select term as value, sum(articles) as count from term_counts "
                 f"group by term order by count desc, value limit {int(limit)}",
                 {},
+                [],
             )
         if table != ARTICLES or column not in summaries.CUBE_COLUMNS:
             return None
         if not (parsed := parse_where(where, params, cursor_ok=True)):
             return None
         if not parsed.matches:
-            return summaries.facet_sql(column, parsed.equal, int(limit))
+            return (*summaries.facet_sql(column, parsed.equal, int(limit)), [])
         return _named(
             f"select {column} as value, count(*) as count from {ARTICLES} indexed by "
             f"{summaries.FACETS_INDEX} where "
@@ -178,13 +217,19 @@ def rewrite(sql: str, params: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _named(sql: str, params: Mapping[str, Any], parsed: Where) -> tuple[str, dict[str, Any]]:
+def _complete(parsed: Where) -> list[tuple[str, Any, None]]:
+    return [(target, expression, None) for target, expression in parsed.matches]
+
+
+def _named(
+    sql: str, params: Mapping[str, Any], parsed: Where
+) -> tuple[str, dict[str, Any], list[tuple[str, Any, None]]]:
     """Turn the ``?`` of the equality filters into named parameters beside the search ones."""
-    named = dict(params)
+    named: dict[str, Any] = {}
     for i, (_, value) in enumerate(parsed.equal):
         named[f"dangjian_eq_{i}"] = value
         sql = sql.replace("?", f":dangjian_eq_{i}", 1)
-    return sql, named
+    return sql, named, _complete(parsed)
 
 
 def _full_text_tables(conn: sqlite3.Connection) -> set[str]:
@@ -203,16 +248,77 @@ def _full_text_tables(conn: sqlite3.Connection) -> set[str]:
     }
 
 
+COMPLETE_CAP = 100_000
+"""Matches a search may have for its count and facets to be answered from its kept ids."""
+KEPT_IDS = 4_000_000
+"""Ids kept (8 bytes each) over all recent searches of a database, per process."""
+
+
+class Matches:
+    """The ids matching recent searches of one database, until its data changes.
+
+    A search page asks the index the same question up to eight times (the plan's capped
+    counts, the rows, the count, each facet); with the ids kept, the index answers once.
+    """
+
+    def __init__(self, db: Any, original: Any) -> None:
+        self.original = original
+        self.version = Version(db.path) if db.path and not db.is_memory else None
+        self.entries: OrderedDict[tuple, tuple[array, bool, list[str]]] = OrderedDict()
+        self.size = 0
+        self.seen: Any = None
+
+    async def ids(
+        self, target: str, expression: Any, cap: int | None
+    ) -> tuple[array, bool, list[str]]:
+        """The matching ids (at most ``cap``, or ``COMPLETE_CAP + 1``), whether that is all,
+        and a slot for their JSON text."""
+        version = self.version.current() if self.version else None
+        if version != self.seen:
+            self.entries.clear()
+            self.size, self.seen = 0, version
+        key = (target, expression)
+        kept = self.entries.get(key) if version is not None else None
+        if kept is not None and (kept[1] or (cap is not None and len(kept[0]) >= cap)):
+            self.entries.move_to_end(key)
+            return kept
+        limit = cap if cap is not None else COMPLETE_CAP + 1
+        rows = await self.original(
+            f"select rowid from {search.FTS_TABLE} where {target} match :q limit {limit}",
+            {"q": expression},
+        )
+        ids = array("q", (row[0] for row in rows.rows))
+        entry = (ids, len(ids) < limit, [])
+        if version is not None:
+            self.entries[key] = entry
+            self.size += len(ids)
+            while self.size > KEPT_IDS and self.entries:
+                _, (old, _, _) = self.entries.popitem(last=False)
+                self.size -= len(old)
+        return entry
+
+
 def install(db: Any) -> None:
     """Answer ``db``'s table counts and facets from the summaries (once per Database)."""
     if getattr(db.execute, "dangjian_counts", False):
         return
     original = db.execute
+    matches = Matches(db, original)
 
     async def execute(sql: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         rewritten = rewrite(sql, params) if isinstance(sql, str) else None
         if rewritten is not None:
-            sql, params = rewritten
+            new_sql, new_params, searches = rewritten
+            for i, (target, expression, cap) in enumerate(searches):
+                ids, complete, text = await matches.ids(target, expression, cap)
+                if cap is None and not complete:
+                    break  # too many to answer from kept ids: run Datasette's statement
+                if not text:
+                    text.append(json.dumps(ids.tolist()))
+                new_params[f"dangjian_ids_{i}"] = text[0]
+                new_params[f"dangjian_count_{i}"] = len(ids)
+            else:
+                sql, params = new_sql, new_params
         return await original(sql, params, *args, **kwargs)
 
     async def table_counts(limit: int = 10) -> dict[str, int | None]:
