@@ -37,7 +37,7 @@ from scrapy.utils.defer import ensure_awaitable, maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.misc import build_from_crawler, load_object
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredLock
 from twisted.internet.task import deferLater
 
 logger = logging.getLogger(__name__)
@@ -271,6 +271,7 @@ class HostBudgetDownloadHandler:
         self.policy = ThrottlePolicy.from_settings(settings)
         self.debug = settings.getbool("AUTOTHROTTLE_DEBUG")
         self.waiters: dict[str, list[Deferred[None]]] = {}
+        self.locks: dict[str, DeferredLock] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> HostBudgetDownloadHandler:
@@ -314,23 +315,36 @@ class HostBudgetDownloadHandler:
         return response
 
     async def acquire(self, ask: HostRequest, request: Request) -> str:
-        """Wait until the budget grants a lease for ``ask``; return it."""
+        """Wait until the budget grants a lease for ``ask``; return it.
+
+        Requests for one host ask one at a time, in order: the budget (Redis, for workers)
+        hears from each process once per host and wait, not from every waiting request.
+        """
         assert self.budget is not None
         stats = self.crawler.stats
-        started = None
-        while True:
-            answer = self.budget.try_acquire(ask)
-            if answer.blocked is not None:
-                stats.inc_value("dangjian/budget/blocked")
-                raise IgnoreRequest(f"site {ask.site_id} is blocked ({answer.blocked})")
-            if answer.lease is not None:
-                if started is not None:
-                    stats.inc_value("dangjian/budget/waited")
-                    stats.inc_value("dangjian/budget/wait_seconds", time.monotonic() - started)
-                stats.inc_value("dangjian/budget/leases")
-                return answer.lease
-            started = started if started is not None else time.monotonic()
-            await self._pause(ask.key, answer.wait)
+        started = time.monotonic()
+        waited = False
+        lock = self.locks.setdefault(ask.key, DeferredLock())
+        await maybe_deferred_to_future(lock.acquire())
+        try:
+            while True:
+                answer = self.budget.try_acquire(ask)
+                if answer.blocked is not None:
+                    stats.inc_value("dangjian/budget/blocked")
+                    raise IgnoreRequest(f"site {ask.site_id} is blocked ({answer.blocked})")
+                if answer.lease is not None:
+                    break
+                waited = True
+                await self._pause(ask.key, answer.wait)
+        finally:
+            lock.release()
+            if not lock.locked and not lock.waiting:
+                self.locks.pop(ask.key, None)
+        stats.inc_value("dangjian/budget/leases")
+        if waited or time.monotonic() - started > 0.001:
+            stats.inc_value("dangjian/budget/waited")
+            stats.inc_value("dangjian/budget/wait_seconds", time.monotonic() - started)
+        return answer.lease
 
     def release(
         self, ask: HostRequest, lease: str, latency: float | None, status: int | None
