@@ -18,8 +18,10 @@ servers (docs/operations.md), revalidates a page for nothing.
 
 Each process also keeps the pages it rendered, keyed by host, path, query and ETag, in a
 bounded in-memory LRU (``cache_memory_mb``, 64 MiB by default; 0 turns it off): the next
-request for the same page at the same data version is answered from memory. A change to the
-database changes the ETag, so a kept page is never served once it is out of date.
+request for the same page at the same data version is answered from memory, and requests
+for a page that is being rendered wait for it rather than render it again (after a crawl,
+fifty visitors of the front page cost one render). A change to the database changes the
+ETag, so a kept page is never served once it is out of date.
 
 Reading the version costs no round trip to Datasette's query threads: each process holds one
 read-only connection per database and asks SQLite's ``PRAGMA data_version`` (which moves when
@@ -31,6 +33,8 @@ carry one (a signed-in actor may see other rows), ``?_trace=1``, and other datab
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import sqlite3
@@ -47,6 +51,7 @@ DEFAULT_MAX_AGE = 60
 DEFAULT_STALE_WHILE_REVALIDATE = 300
 DEFAULT_MEMORY_MB = 64
 MAX_ENTRY_SHARE = 16  # one page may take at most 1/16 of the cache
+WAIT_FOR_RENDER = 10.0  # seconds a request waits for the same page rendered for another
 
 
 def build_token(datasette: Any) -> str:
@@ -141,6 +146,53 @@ async def _version_of(db: Any, versions: dict[str, Version]) -> tuple[int | None
     return await db.execute_fn(read)
 
 
+async def render(
+    app: Any,
+    scope: dict,
+    receive: Any,
+    send: Any,
+    query: dict,
+    etag: bytes,
+    control: bytes,
+    pages: Pages | None,
+    key: tuple,
+) -> None:
+    """Let Datasette render the page; tag a 200 with the ETag, and keep it in ``pages``."""
+    started: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def send_with_etag(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            started["status"] = message["status"]
+            if message["status"] == 200:
+                old = message.get("headers", [])
+                own = [(k, v) for k, v in old if k.lower() not in (b"etag", b"cache-control")]
+                if any(k.lower() == b"set-cookie" for k, _ in own):
+                    started["status"] = None  # personal: neither tagged nor kept
+                else:
+                    theirs = [v for k, v in old if k.lower() == b"cache-control"]
+                    value = theirs[0] if theirs and "_ttl" in query else control
+                    message = {
+                        **message,
+                        "headers": [*own, (b"etag", etag), (b"cache-control", value)],
+                    }
+            started["headers"] = message.get("headers", [])
+        elif (
+            message["type"] == "http.response.body"
+            and pages is not None
+            and started.get("status") == 200
+        ):
+            chunks.append(message.get("body", b""))
+            if sum(map(len, chunks)) > pages.max_bytes // MAX_ENTRY_SHARE:
+                started["status"] = None  # too big to keep (a streamed CSV)
+                chunks.clear()
+            elif not message.get("more_body", False):
+                pages.put(key, (200, started["headers"], b"".join(chunks)))
+        await send(message)
+
+    await app(scope, receive, send_with_etag)
+
+
 def wrap(app: Any, datasette: Any, is_ours: Any) -> Any:
     """Wrap Datasette's ASGI ``app`` with ETags, ``Cache-Control``, ``304`` and kept pages.
 
@@ -152,6 +204,7 @@ def wrap(app: Any, datasette: Any, is_ours: Any) -> Any:
     token: list[str] = []
     versions: dict[str, Version] = {}
     kept: dict[str, Pages] = {}
+    rendering: dict[tuple, asyncio.Future] = {}  # pages being rendered now, by key
 
     async def cached(scope: dict, receive: Any, send: Any) -> None:
         if scope.get("type") != "http" or scope.get("method") != "GET":
@@ -191,6 +244,10 @@ def wrap(app: Any, datasette: Any, is_ours: Any) -> Any:
         memory = int(config.get("cache_memory_mb", DEFAULT_MEMORY_MB)) * 2**20
         pages = kept.setdefault(db.name, Pages(memory)) if memory > 0 else None
         key = (headers.get(b"host"), scope.get("path"), scope.get("query_string"), etag)
+        if pages is not None and key in rendering:
+            # The same page is being rendered for another request: wait for it, not twice.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(rendering[key]), WAIT_FOR_RENDER)
         if pages is not None and (hit := pages.get(key)) is not None:
             status, response_headers, body = hit
             await send(
@@ -198,38 +255,13 @@ def wrap(app: Any, datasette: Any, is_ours: Any) -> Any:
             )
             await send({"type": "http.response.body", "body": body})
             return
-        started: dict[str, Any] = {}
-        chunks: list[bytes] = []
-
-        async def send_with_etag(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                started["status"] = message["status"]
-                if message["status"] == 200:
-                    old = message.get("headers", [])
-                    own = [(k, v) for k, v in old if k.lower() not in (b"etag", b"cache-control")]
-                    if any(k.lower() == b"set-cookie" for k, _ in own):
-                        started["status"] = None  # personal: neither tagged nor kept
-                    else:
-                        theirs = [v for k, v in old if k.lower() == b"cache-control"]
-                        value = theirs[0] if theirs and "_ttl" in query else control
-                        message = {
-                            **message,
-                            "headers": [*own, (b"etag", etag), (b"cache-control", value)],
-                        }
-                started["headers"] = message.get("headers", [])
-            elif (
-                message["type"] == "http.response.body"
-                and pages is not None
-                and started.get("status") == 200
-            ):
-                chunks.append(message.get("body", b""))
-                if sum(map(len, chunks)) > pages.max_bytes // MAX_ENTRY_SHARE:
-                    started["status"] = None  # too big to keep (a streamed CSV)
-                    chunks.clear()
-                elif not message.get("more_body", False):
-                    pages.put(key, (200, started["headers"], b"".join(chunks)))
-            await send(message)
-
-        await app(scope, receive, send_with_etag)
+        if pages is None or key in rendering:
+            await render(app, scope, receive, send, query, etag, control, pages, key)
+            return
+        rendering[key] = asyncio.get_running_loop().create_future()
+        try:
+            await render(app, scope, receive, send, query, etag, control, pages, key)
+        finally:
+            rendering.pop(key).set_result(None)
 
     return cached

@@ -30,6 +30,7 @@ like the first page's, not over the rows after the cursor.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sqlite3
@@ -267,6 +268,7 @@ class Matches:
         self.entries: OrderedDict[tuple, tuple[array, bool, list[str]]] = OrderedDict()
         self.size = 0
         self.seen: Any = None
+        self.asking: dict[tuple, asyncio.Future] = {}
 
     async def ids(
         self, target: str, expression: Any, cap: int | None
@@ -278,15 +280,21 @@ class Matches:
             self.entries.clear()
             self.size, self.seen = 0, version
         key = (target, expression)
+        if key in self.asking:  # another request is asking the index this: wait for it
+            await asyncio.shield(self.asking[key])
         kept = self.entries.get(key) if version is not None else None
         if kept is not None and (kept[1] or (cap is not None and len(kept[0]) >= cap)):
             self.entries.move_to_end(key)
             return kept
         limit = cap if cap is not None else COMPLETE_CAP + 1
-        rows = await self.original(
-            f"select rowid from {search.FTS_TABLE} where {target} match :q limit {limit}",
-            {"q": expression},
-        )
+        self.asking[key] = asyncio.get_running_loop().create_future()
+        try:
+            rows = await self.original(
+                f"select rowid from {search.FTS_TABLE} where {target} match :q limit {limit}",
+                {"q": expression},
+            )
+        finally:
+            self.asking.pop(key).set_result(None)
         ids = array("q", (row[0] for row in rows.rows))
         entry = (ids, len(ids) < limit, [])
         if version is not None:
