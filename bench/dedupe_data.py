@@ -173,6 +173,10 @@ def sample_site_labels(db_path: str | Path, size: int = 30) -> dict[int, str]:
             expected[(site_id, route_key(e.path))] = e
 
     def root(key: tuple[str, str]) -> str:
+        if key not in expected:
+            # An article the catalogue lists as another kind (an attachment-only notice, whose
+            # body is its file's text): a story of its own, republished nowhere.
+            return f"{key[0]}{key[1]}"
         seen = expected[key]
         while seen.republished_from:
             key = (seen.republished_from[0], route_key(seen.republished_from[1]))
