@@ -71,14 +71,16 @@ def generate(path: Path, n: int, seed: int = 14) -> dict[str, float]:
     store.save_sites(registry)
     db = store.db.conn
     rng = random.Random(seed)
-    # Sites publish unevenly (a few big portals, many small district sites).
+    # Sites publish unevenly (a few big portals, many small district sites). Regions are
+    # stored with each article, as the pipeline does (Store.save_article).
     weights = [1 / (i + 5) for i in range(len(registry))]
     t0 = time.perf_counter()
     batch: list[tuple] = []
     recent: list[tuple[str, str]] = []  # (title, text) of recent articles, for reprints
     text_chars = 0
     for i in range(1, n + 1):
-        site = rng.choices(registry, weights)[0]["id"]
+        entry = rng.choices(registry, weights)[0]
+        site = entry["id"]
         day = FIRST_DAY + (i * DAYS) // n  # ids grow with the publish date, as in a crawl
         published = time.strftime("%Y-%m-%d", time.gmtime(day * 86400))
         if rng.random() < 0.5:
@@ -110,6 +112,9 @@ def generate(path: Path, n: int, seed: int = 14) -> dict[str, float]:
                 f"h{i}" if duplicate_of is None else f"h{duplicate_of}",
                 duplicate_of,
                 1,
+                entry["level"],
+                entry["province"],
+                entry["city"],
             )
         )
         if len(batch) == 5000 or i == n:
@@ -117,8 +122,8 @@ def generate(path: Path, n: int, seed: int = 14) -> dict[str, float]:
                 db.executemany(
                     "insert into articles (id, url, site_id, title, published, published_month,"
                     " published_year, script, text, title_original, text_original,"
-                    " content_hash, duplicate_of, revision) "
-                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " content_hash, duplicate_of, revision, level, province, city) "
+                    "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     batch,
                 )
             batch = []

@@ -65,10 +65,15 @@ def index_article(
 
 
 # The registry's region wins; a government page's SiteIDCode fills what it leaves out.
+# Only a row whose region changes is written: a reindex of articles whose sites did not
+# change rewrites no row (each row holds its bodies, so rewriting is the costly part).
 _REGION_SQL = (
-    "UPDATE articles SET level = coalesce(s.level, ?), province = coalesce(s.province, ?),"
-    " city = CASE WHEN s.province IS NULL THEN coalesce(s.city, ?) ELSE s.city END "
-    "FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ? WHERE articles.id = ?"
+    "UPDATE articles SET level = r.level, province = r.province, city = r.city "
+    "FROM (SELECT coalesce(s.level, ?1) AS level, coalesce(s.province, ?2) AS province,"
+    " CASE WHEN s.province IS NULL THEN coalesce(s.city, ?3) ELSE s.city END AS city"
+    " FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ?4) AS r "
+    "WHERE articles.id = ?5 AND (articles.level IS NOT r.level"
+    " OR articles.province IS NOT r.province OR articles.city IS NOT r.city)"
 )
 _TERMS_SQL = "INSERT INTO article_terms (article_id, term, count) VALUES (?, ?, ?)"
 
