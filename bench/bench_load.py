@@ -119,7 +119,7 @@ def request_for(kind: str, rng: random.Random, t: Targets) -> str:
             "/news/feed.atom",
             f"/news/site_feed.atom?site_id={rng.choice(t.sites)}",
             "/news/site_health",
-            f"/news/search_ranked?q={q(rng.choice(['两个维护', '鲲鹏', '模范机关']))}",
+            f"/news/search_ranked?q={q(rng.choice(['红色基因', '鲲鹏', '疫情防控']))}",
         ]
     )
 

@@ -51,7 +51,7 @@ QUERIES = {
     "common 4-char `主题教育`": "主题教育",
     "mid `国家安全`": "国家安全",
     "rare `鲲鹏`": "鲲鹏",
-    "rare 4-char `两个维护`": "两个维护",
+    "rare 4-char `红色基因`": "红色基因",
     "AND `主题教育 三会一课`": "主题教育 三会一课",
     "OR `巡察 OR 模范机关`": "巡察 OR 模范机关",
     "NOT `三会一课 -党建`": "三会一课 -党建",
@@ -271,7 +271,7 @@ def pages(db: Path) -> dict[str, str]:
     for label, query in QUERIES.items():
         out[f"search page: {label}"] = "/news/articles?_search=" + q(query)
     params = {
-        "search_ranked": {"q": "两个维护"},
+        "search_ranked": {"q": "红色基因"},
         "term_trend": {"term": "主题教育"},
         "term_trend_by_province": {"term": "党建"},
         "top_terms_for_site": {"site_id": site},
@@ -310,9 +310,9 @@ def search_table(url: str, repeat: int) -> list[str]:
 
 
 def _estimate(described: str) -> str:
-    if m := re.search(r"about ([0-9,]+)", described):
+    if m := re.search(r"about ([0-9][0-9,]*[0-9])", described):
         return f"≈ {m[1]} (estimated)"
-    if m := re.search(r"more than ([0-9,]+)", described):
+    if m := re.search(r"more than ([0-9][0-9,]*[0-9])", described):
         return f"> {m[1]}"
     return "not counted"
 
