@@ -244,9 +244,7 @@ def test_an_article_keeps_its_own_text_beside_its_files(store):
     )
     (article,) = store.db.query("select text, flags from articles")
     assert "部署2024年机关党建重点任务" in article["text"] and article["flags"] is None
-    assert [r[0] for r in store.db.execute("select text from attachments")] == [
-        "报名表\n姓名 单位"
-    ]
+    assert [r[0] for r in store.db.execute("select text from attachments")] == ["报名表\n姓名 单位"]
 
 
 # --- a real crawl --------------------------------------------------------------------------
