@@ -392,3 +392,21 @@ def test_article_page_asks_only_index_lookups(datasette_url, crawled):
             f"explain query plan select count(*) from {table} where {column} = 1"
         ).fetchall()
         assert all("SCAN" not in step[-1] for step in plan), (table, plan)
+
+
+def test_filters_the_summaries_cannot_count_show_an_estimate(datasette_url, crawled):
+    page = get_json(f"{datasette_url}/news/articles.json?_size=3&_shape=objects&script=hans")
+    total = (
+        sqlite3.connect(crawled.db)
+        .execute("select count(*) from articles where script = 'hans'")
+        .fetchone()[0]
+    )
+    assert page["filtered_table_rows_count"] is None and not page["facet_results"]
+    estimate = int(
+        re.search(r"about ([\d,]+) rows", page["human_description_en"])[1].replace(",", "")
+    )
+    assert 0.5 * total <= estimate <= 1.5 * total
+    assert all(r["script"] == "hans" for r in page["rows"])
+    # A facet asked for still runs, within its time limit.
+    asked = get_json(f"{datasette_url}/news/articles.json?_size=1&script=hans&_facet=site_id")
+    assert "site_id" in asked["facet_results"]

@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from datasette.database import QueryInterrupted
+from datasette.filters import Filters
 
 from pipeline.store import search, summaries
 from pipeline.web.caching import Version
@@ -386,3 +387,52 @@ def rounded(n: int) -> int:
         return n
     scale = 10 ** (len(str(n)) - 2)
     return round(n / scale) * scale
+
+
+FILTER_SAMPLE = 500
+"""Rows read per id window (ten windows) to estimate how many rows other filters keep."""
+
+
+def scanning_filters(pairs: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """The row filters of an articles request that the summaries cannot count, if any.
+
+    ``column=value`` (or ``column__exact=``) on ``summaries.CUBE_COLUMNS`` is counted from
+    ``article_counts``; any other filter (``?source=…``, ``?title__contains=…``, ``_where=``)
+    would make Datasette's count and default facets read rows across the whole table.
+    """
+    filters = [(k, v) for k, v in pairs if not k.startswith("_") or "__" in k]
+    if any(k in ("_where", "_through") for k, _ in pairs):
+        return filters or [(k, v) for k, v in pairs if k in ("_where", "_through")]
+    for key, _ in filters:
+        column, _, lookup = key.partition("__")
+        if column not in summaries.CUBE_COLUMNS or lookup not in ("", "exact"):
+            return filters
+    return None
+
+
+async def estimate_filtered(db: Any, filters: list[tuple[str, str]]) -> int | None:
+    """Estimate the articles ``filters`` keep from ten windows of ids (at most 5,000 rows read).
+
+    Returns None when the filters cannot be put into SQL here (``_where=``: its own query).
+    """
+    where, params = Filters(
+        sorted(f for f in filters if not f[0].startswith("_"))
+    ).build_where_clauses(ARTICLES)
+    if not where or any(k.startswith("_") for k, _ in filters):
+        return None
+    lo, hi = (await db.execute(f"select min(id), max(id) from {ARTICLES}")).first()
+    if lo is None:
+        return 0
+    span = hi - lo + 1
+    width = max(1, min(FILTER_SAMPLE, span // ESTIMATE_WINDOWS))
+    starts = [lo + (span * i) // ESTIMATE_WINDOWS for i in range(ESTIMATE_WINDOWS)]
+    sql = " union all ".join(
+        f"select count(*) as n from {ARTICLES} where id between {start} and {start + width - 1}"
+        f" and {' and '.join(where)}"
+        for start in starts
+    )
+    try:
+        sampled = (await db.execute(f"select sum(n) from ({sql})", params)).first()[0]
+    except (QueryInterrupted, sqlite3.DatabaseError):
+        return None
+    return round((sampled or 0) * span / (width * len(starts)))

@@ -204,6 +204,14 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             )
             if key == "_search":
                 extra["search"] = request.args[key]
+        pairs = [(k, v) for k in request.args for v in request.args.getlist(k)]
+        if not args and (filters := counts.scanning_filters(pairs)):
+            # Not counted (the count would read rows across the table): an estimate instead.
+            estimate = await counts.estimate_filtered(db, filters)
+            if estimate is not None:
+                described.append(
+                    f"about {counts.rounded(estimate):,} rows (estimated from a sample, not counted)"
+                )
         return FilterArguments(where, params, described, extra)
 
     return inner
@@ -291,8 +299,17 @@ async def _lean_scope(datasette: Any, scope: dict, database: str) -> dict:
         if k == "_search"
         or (k.startswith("_search_") and k[len("_search_") :] in search.INDEXED_COLUMNS)
     ]
-    if not searches or "_nocount" in names:
+    if "_nocount" in names:
         return scope
+    if not searches:
+        if not counts.scanning_filters(pairs):
+            return scope
+        # Filters the summaries cannot count: Datasette's count and default facets would read
+        # rows across the table; filters_from_request shows an estimate instead.
+        extra = [("_nocount", "1")]
+        if not any(k.startswith("_facet") for k in names):
+            extra.append(("_nofacet", "1"))
+        return {**scope, "query_string": urllib.parse.urlencode(pairs + extra).encode("latin-1")}
     db = datasette.get_database(database)
     config = datasette.plugin_config("dangjian", database=database, table=SEARCH_TABLE) or {}
     many = await _many(db, config)
