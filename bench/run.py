@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine: {machine()}.\n",
         "Full-size runs that take longer than `make bench` are kept with their commands in "
         "[dedupe.md](dedupe.md) (1,000,000 articles clustered), "
-        "[benchmarks-search.md](benchmarks-search.md) (search at 1,000,000 articles) and "
+        "[benchmarks-search.md](benchmarks-search.md) (search, every page, canned queries and "
+        "50 concurrent clients at 100,000 and 1,000,000 articles of realistic length) and "
         "[distributed.md](distributed.md) (1 vs 2 workers at 300 articles per site).\n",
     ]
     for name in names:
