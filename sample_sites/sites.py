@@ -268,8 +268,11 @@ class SampleSite:
         return next(c for c in self.spec.columns if c.key == key)
 
     def page_items(self, column: str, page: int) -> list[Entry]:
+        items = self.catalog.columns[column]
+        if self.pages(column) == 1:
+            return items  # a one-page column (a script array, an e-paper section) lists all
         size = self.spec.per_page
-        return self.catalog.columns[column][(page - 1) * size : page * size]
+        return items[(page - 1) * size : page * size]
 
     def neighbours(self, entry: Entry) -> tuple[Entry | None, Entry | None]:
         """The previous (older) and next (newer) article of the same column."""
