@@ -281,21 +281,25 @@ class Matches:
             self.entries.clear()
             self.size, self.seen = 0, version
         key = (target, expression)
-        if key in self.asking:  # another request is asking the index this: wait for it
+        # Another request is asking the index this: wait for it. A loop, because a third
+        # request may start asking between that answer and this one waking up.
+        while key in self.asking:
             await asyncio.shield(self.asking[key])
         kept = self.entries.get(key) if version is not None else None
         if kept is not None and (kept[1] or (cap is not None and len(kept[0]) >= cap)):
             self.entries.move_to_end(key)
             return kept
         limit = cap if cap is not None else COMPLETE_CAP + 1
-        self.asking[key] = asyncio.get_running_loop().create_future()
+        asking = self.asking[key] = asyncio.get_running_loop().create_future()
         try:
             rows = await self.original(
                 f"select rowid from {search.FTS_TABLE} where {target} match :q limit {limit}",
                 {"q": expression},
             )
         finally:
-            self.asking.pop(key).set_result(None)
+            if self.asking.get(key) is asking:
+                del self.asking[key]
+            asking.set_result(None)
         ids = array("q", (row[0] for row in rows.rows))
         entry = (ids, len(ids) < limit, [])
         if version is not None:
