@@ -31,7 +31,10 @@ def test_crawling_again_adds_nothing(crawled, sample_sites, tmp_path):
     # once more: that second run must add nothing.
     first = run_crawl(sample_sites.registry, db, timeout=120)
     before = counts(db)
-    assert before["articles"] == before["article_revisions"] == before["article_minhash"] > 0
+    assert before["articles"] == before["article_minhash"] > 0
+    # One revision per article, except an attachment-only notice stored before its file
+    # arrived: the file's text is its second revision (pipeline.ingest.ingest_attachment).
+    assert before["articles"] <= before["article_revisions"] <= before["articles"] + 1
     result = run_crawl(sample_sites.registry, db, timeout=120)
     assert counts(db) == before, first.output + result.output
 
