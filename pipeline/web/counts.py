@@ -364,12 +364,32 @@ ESTIMATE_SHARE = 50
 one id in 50 (2%), and scales up: bounded work, and a word's use over the years is sampled."""
 
 
+_ESTIMATES: OrderedDict[tuple, int] = OrderedDict()
+_VERSIONS: dict[str, Version] = {}
+
+
 async def estimate_matches(db: Any, target: str, expression: str) -> int:
     """Estimate how many articles match ``target MATCH expression`` from a 2% sample of ids.
 
     FTS5 reads only the parts of each doclist inside an id window, so the cost is about 2%
-    of an exact count.
+    of an exact count; the estimate is kept until the data changes.
     """
+    key: tuple | None = None
+    if db.path and not db.is_memory:
+        version = _VERSIONS.setdefault(db.path, Version(db.path)).current()
+        key = (db.path, version, target, expression)
+        if key in _ESTIMATES:
+            _ESTIMATES.move_to_end(key)
+            return _ESTIMATES[key]
+    estimate = await _estimate_matches(db, target, expression)
+    if key is not None:
+        _ESTIMATES[key] = estimate
+        while len(_ESTIMATES) > 1024:
+            _ESTIMATES.popitem(last=False)
+    return estimate
+
+
+async def _estimate_matches(db: Any, target: str, expression: str) -> int:
     lo, hi = (await db.execute(f"select min(id), max(id) from {ARTICLES}")).first()
     if lo is None:
         return 0

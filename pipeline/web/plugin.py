@@ -195,7 +195,9 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             where.append(clause)
             many = n > await _many(db, config)
             about = ""
-            if many:  # not counted (it would visit every match): estimated from a sample
+            # Not counted (it would visit every match): estimated from a sample, for the
+            # shapes that show a description (not the plain lists of ?_shape=array/object).
+            if many and request.args.get("_shape") not in ("array", "object"):
                 estimate = await counts.estimate_matches(db, target, params[name])
                 about = f": about {counts.rounded(max(estimate, n)):,}, estimated"
             described.append(
