@@ -189,6 +189,7 @@ class CrawlRun:
         self.store = store
         self.run_id = run_id
         self.options = options or HealthOptions()
+        self._opened: set[str] = set()  # sites known to have a row in this run
 
     def begin(self, sites: Iterable[Mapping[str, Any]]) -> set[str]:
         """Record the sites and open a ``running`` row for each one not yet in the run.
@@ -198,18 +199,24 @@ class CrawlRun:
         """
         sites = list(sites)
         self.store.save_sites(sites)
-        started = run_table.started_sites(self.store.db, self.run_id)
-        new = [s["id"] for s in sites if s["id"] not in started]
-        if new:
-            self.store.start_run(self.run_id, new)
+        started = self._open(s["id"] for s in sites)
         if started:
             logger.info("run %s: resuming %d site(s)", self.run_id, len(started))
         return started
 
     def include(self, site_id: str) -> None:
         """Open a ``running`` row for a site of the registry met during the run (import)."""
-        if site_id not in run_table.started_sites(self.store.db, self.run_id):
-            self.store.start_run(self.run_id, [site_id])
+        if site_id not in self._opened:  # asked per imported page: no query once opened
+            self._open([site_id])
+
+    def _open(self, site_ids: Iterable[str]) -> set[str]:
+        """Open ``running`` rows for the sites not yet in the run; return those that were."""
+        started = run_table.started_sites(self.store.db, self.run_id)
+        new = [sid for sid in site_ids if sid not in started]
+        if new:
+            self.store.start_run(self.run_id, new)
+        self._opened |= started | set(new)
+        return started
 
     def site_ids(self) -> list[str]:
         """The sites this run has rows for."""

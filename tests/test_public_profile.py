@@ -22,6 +22,7 @@ from pipeline.model import RawPage
 from pipeline.store import Store
 
 from .conftest import dangjian, free_port, stop, wait_for_http
+from .test_browser import ARTIFACTS, browser, wait_for  # noqa: F401 - the Chromium fixture
 
 pytestmark = pytest.mark.e2e
 
@@ -119,32 +120,24 @@ def test_every_page_carries_the_security_headers(public, datasette_url):
         assert headers["x-content-type-options"] == "nosniff"
 
 
-def test_hostile_article_text_is_inert_in_a_browser(public):
-    from .test_browser import ARTIFACTS, wait_for
-    from .test_browser import browser as make_browser
-
+def test_hostile_article_text_is_inert_in_a_browser(public, browser):  # noqa: F811
     url, article_id = public
     status, _, html = fetch(f"{url}/news/articles/{article_id}")
     assert status == 200
     page = html.decode("utf-8")
     assert "<script>window.__pwned" not in page and 'onerror="' not in page
     assert 'href="javascript:' not in page
-    browser_fixture = make_browser.__wrapped__()
-    browser = next(browser_fixture)
-    try:
-        browser.get(f"{url}/news/articles/{article_id}")
-        wait_for(lambda: browser.execute_script("return document.readyState") == "complete")
-        # The hostile markup is shown as text, and none of it ran.
-        assert browser.execute_script("return window.__pwned === undefined")
-        assert "window.__pwned = 1" in browser.execute_script("return document.body.innerText")
-        assert not browser.execute_script(
-            "return [...document.querySelectorAll('a')].some(a => a.href.startsWith('javascript:'))"
-            " || document.querySelectorAll('[onerror]').length > 0"
-        )
-        ARTIFACTS.mkdir(exist_ok=True)
-        browser.save_screenshot(str(Path(ARTIFACTS) / "hostile-article-public.png"))
-    finally:
-        browser_fixture.close()
+    browser.get(f"{url}/news/articles/{article_id}")
+    wait_for(lambda: browser.execute_script("return document.readyState") == "complete")
+    # The hostile markup is shown as text, and none of it ran.
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert "window.__pwned = 1" in browser.execute_script("return document.body.innerText")
+    assert not browser.execute_script(
+        "return [...document.querySelectorAll('a')].some(a => a.href.startsWith('javascript:'))"
+        " || document.querySelectorAll('[onerror]').length > 0"
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "hostile-article-public.png"))
 
 
 def test_documented_plain_datasette_flags_match_the_profile():
