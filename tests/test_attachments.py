@@ -213,13 +213,12 @@ def test_an_attachment_only_notice_becomes_an_article_with_its_files_text(store,
     assert zlib.decompress(file["body"]) == pdf.body and file["size"] == len(pdf.body)
     assert file["name"] == "2024年机关党建工作要点.pdf"
     # Searchable: the article (its body) and the file (the attachments' index).
-    expression = search.match_expression("三会一课")
-    assert store.db.execute(
-        f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?", [expression]
-    ).fetchall() == [(article["id"],)]
-    assert store.db.execute(search.attachment_matches("q"), {"q": expression}).fetchall() == [
-        (article["id"],)
-    ]
+    assert search.search_ids(store.db.conn, "三会一课") == [article["id"]]
+    for query in ("三会一课", "党建", "要点 -一二三四"):
+        assert store.db.execute(search.attachment_matches("q"), {"q": query}).fetchall() == [
+            (article["id"],)
+        ], query
+    assert store.db.execute(search.attachment_matches("q"), {"q": "三会二课"}).fetchall() == []
     # Fetched again unchanged: nothing new; the index stays whole.
     ingest_page(store, pdf)
     assert store.db.execute("select count(*) from attachments").fetchone()[0] == 1

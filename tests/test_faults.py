@@ -80,16 +80,7 @@ def searches(db: Path) -> dict[str, list[int]]:
     """What a few searches find (to compare the index before and after a fault)."""
     conn = sqlite3.connect(db)
     try:
-        return {
-            q: [
-                r
-                for (r,) in conn.execute(
-                    "select rowid from articles_fts where articles_fts match ? order by rowid",
-                    [search.match_expression(q)],
-                )
-            ]
-            for q in PHRASES
-        }
+        return {q: search.search_ids(conn, q) for q in PHRASES}
     finally:
         conn.close()
 

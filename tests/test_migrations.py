@@ -228,14 +228,7 @@ def schema(conn: sqlite3.Connection) -> list[tuple]:
 
 def hits(conn: sqlite3.Connection, query: str) -> list[int]:
     """Article ids the bigram search finds for ``query``, as the plugin asks for them."""
-    fts = search.FTS_TABLE
-    return [
-        r[0]
-        for r in conn.execute(
-            f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? ORDER BY rowid",
-            [search.match_expression(query)],
-        )
-    ]
+    return search.search_ids(conn, query)
 
 
 def refuse_backfills(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,25 +10,38 @@ import pytest
 from pipeline.store import Store, search
 
 
-def test_tokens_are_bigrams_plus_the_last_character_of_each_run():
-    assert search.tokens("党建工作，Xi说") == ["党建", "建工", "工作", "作", "xi", "说"]
+def test_tokens_are_bigrams_words_and_every_character_once():
+    tokens = search.tokens("党建工作，Xi说党")
+    assert tokens[:5] == ["党建", "建工", "工作", "xi", "说党"]
+    assert sorted(tokens[5:]) == sorted(["党", "建", "工", "作", "说"])
     assert search.index_text(None) == ""
+    assert sorted(search.title_index_text("党建").split()) == sorted(
+        ["党建", "党", "建", "§党建", "§党", "§建"]
+    )
+    # Every Han block is covered: extension B and the compatibility block too.
+    assert search.tokens("\U00020000") == ["\U00020000"] and search.tokens("\uf900") == ["\uf900"]
 
 
 @pytest.mark.parametrize(
-    ("query", "expected"),
+    ("query", "column", "expected", "check"),
     [
-        ("党", '"党"*'),
-        ("党建", '"党建"'),
-        ("两个维护", '"两个 个维 维护"'),
-        ('"两个 维护"', '"两个 个 维护"'),
-        ("党建 -通知", '("党建") NOT ("通知")'),
-        ("主题教育 OR 党史学习教育", '("主题 题教 教育" OR "党史 史学 学习 习教 教育")'),
-        ("Party 党建", '"party" AND "党建"'),
+        ("党", "", '"党"', False),
+        ("党建", "", '"党建"', False),
+        ("党建", "title", '"§党建"', False),
+        ("党建", "text", '"党建"', True),
+        ("两个维护", "", '("两个" AND "个维" AND "维护")', True),
+        ('"两个 维护"', "", '("两个" AND "维护")', True),
+        ("党建 -通知", "", '("党建") NOT ("通知")', False),
+        # An excluded term the index cannot decide is left to the check.
+        ("党建 -通知书", "", '"党建"', True),
+        ("主题教育 OR 党建", "", '(("主题" AND "题教" AND "教育") OR "党建")', True),
+        ("Party 党建", "", '"party" AND "党建"', False),
+        ("，。", "", search.NOTHING, False),
     ],
 )
-def test_match_expression(query, expected):
-    assert search.match_expression(query) == expected
+def test_match_expression_and_whether_the_candidates_need_the_check(query, column, expected, check):
+    assert search.match_expression(query, column) == expected
+    assert search.needs_check(query, column) is check
 
 
 @pytest.mark.parametrize("query", ["", "   ", "，。", "-党建", "OR"])
@@ -67,20 +80,19 @@ def test_random_texts_match_exactly_the_substring_scan():
         for i in range(1, 400)
     ]
     db = sqlite3.connect(":memory:")
-    db.execute(f"create virtual table {search.FTS_TABLE} using fts5(title, text, content='')")
+    db.execute("create table articles (id integer primary key, title, doc_number, text)")
+    db.execute(
+        f"create virtual table {search.FTS_TABLE} using fts5("
+        "title, text, content='', tokenize='ascii', detail=none)"
+    )
+    db.executemany("insert into articles (id, title, text) values (?, ?, ?)", rows)
     db.executemany(
         f"insert into {search.FTS_TABLE}(rowid, title, text) values (?, ?, ?)",
         list(search.index_rows(rows)),
     )
 
     def found(query):
-        return {
-            r[0]
-            for r in db.execute(
-                f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
-                [search.match_expression(query)],
-            )
-        }
+        return set(search.search_ids(db, query))
 
     han = [c for c in alphabet if c.strip() and c not in "，。"]
     checked = 0
@@ -120,13 +132,7 @@ def test_store_keeps_the_index_in_step_on_insert_and_update(tmp_path):
     article_id = store.save_article(row).article_id
 
     def hits(query):
-        return [
-            r[0]
-            for r in store.db.execute(
-                f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ?",
-                [search.match_expression(query)],
-            ).fetchall()
-        ]
+        return search.search_ids(store.db.conn, query)
 
     assert hits("三会一课") == [article_id] and hits("会议") == [article_id]
     store.save_article(
@@ -235,8 +241,19 @@ def test_region_from_site_code_fills_what_the_registry_leaves_out(tmp_path):
     store.close()
 
 
-def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path):
-    """``Store.rebuild_search_index`` (bulk settings, batches) equals indexing one by one."""
+@pytest.mark.parametrize("helper", [False, True], ids=["in-process", "helper-process"])
+def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path, monkeypatch, helper):
+    """``Store.rebuild_search_index`` (bulk settings, batches) equals indexing one by one,
+    whether this process prepares the batches or a helper process does (large databases)."""
+    from pipeline.store import reindex
+
+    monkeypatch.setattr(reindex, "HELPER_MIN_ARTICLES", 0 if helper else 10**9)
+    monkeypatch.setattr(reindex, "BATCH", 64)  # several batches through the pipe
+    started = []
+    popen = reindex.subprocess.Popen
+    monkeypatch.setattr(
+        reindex.subprocess, "Popen", lambda *a, **k: started.append(a) or popen(*a, **k)
+    )
     rng = random.Random(7)
     alphabet = "党建工作两个维护主题教育三会一课模范机关，。"
     store = Store(tmp_path / "news.db")
@@ -274,25 +291,17 @@ def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path):
     queries = ["党", "党建", "两个维护", "会一 -模范", "主题 OR 机关", "会一"]
 
     def snapshot():
-        hits = {
-            q: [
-                r[0]
-                for r in store.db.execute(
-                    f"select rowid from {search.FTS_TABLE} where {search.FTS_TABLE} match ? "
-                    "order by rowid",
-                    [search.match_expression(q)],
-                )
-            ]
-            for q in queries
-        }
+        hits = {q: search.search_ids(store.db.conn, q) for q in queries}
         term_rows = store.db.execute(
             "select article_id, term, count from article_terms order by 1, 2"
         ).fetchall()
         return hits, term_rows
 
+    store.db.conn.commit()
     before = snapshot()
     assert all(before[0].values()) and before[1]
     assert store.rebuild_search_index() == 300
+    assert len(started) == (1 if helper else 0)
     assert snapshot() == before
     fts = search.FTS_TABLE
     store.db.execute(f"insert into {fts}({fts}, rank) values ('integrity-check', 0)")
@@ -302,3 +311,87 @@ def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path):
     )
     assert store.db.execute("pragma cache_size").fetchone()[0] > -search.BULK_CACHE_KIB
     store.close()
+
+
+def _runs_contain(text: str, term: str) -> bool:
+    """Reference: the term's runs follow each other among the text's runs; a word run is
+    whole, a Han run whole in the middle, the first may end a run and the last start one."""
+    want, have = search._runs(term), search._runs(text)
+    for start in range(len(have) - len(want) + 1):
+        for j, (kind, run) in enumerate(want):
+            got_kind, got = have[start + j]
+            if got_kind != kind:
+                break
+            if kind == "word":
+                ok = got.lower() == run.lower()
+            elif len(want) == 1:
+                ok = run in got
+            else:
+                first, last = j == 0, j == len(want) - 1
+                ok = (first and got.endswith(run)) or (last and got.startswith(run)) or got == run
+            if not ok:
+                break
+        else:
+            return True
+    return False
+
+
+def test_terms_with_words_and_punctuation_match_as_their_runs_read():
+    """Mixed Han, words, digits and separators, per column: the index and check agree with a
+    brute-force reading of the runs (what a phrase of tokens matched before issue 14)."""
+    rng = random.Random(11)
+    alphabet = "党建工作两个维护，。 ab12Xi-"
+    rows = [
+        (
+            i,
+            "".join(rng.choices(alphabet, k=rng.randint(0, 8))),
+            "".join(rng.choices(alphabet, k=rng.randint(0, 60))),
+        )
+        for i in range(1, 500)
+    ]
+    db = sqlite3.connect(":memory:")
+    db.execute("create table articles (id integer primary key, title, doc_number, text)")
+    db.execute(
+        f"create virtual table {search.FTS_TABLE} using fts5("
+        "title, text, content='', tokenize='ascii', detail=none)"
+    )
+    db.executemany("insert into articles (id, title, text) values (?, ?, ?)", rows)
+    db.executemany(
+        f"insert into {search.FTS_TABLE}(rowid, title, text) values (?, ?, ?)",
+        list(search.index_rows(rows)),
+    )
+    queries = ["ab", "AB", "xi", "a", "b1", "ab 党", "党-ab", "建ab", "ab12", "2ab", "维护，ab"]
+    queries += ["工作 -ab", "党 OR 建工 -作", '"作 两个"', "作两 -两个维"]
+    han = "党建工作两个维护"
+    queries += ["".join(rng.choices(han, k=n)) for n in (1, 2, 3, 4) for _ in range(8)]
+
+    def expected(query: str, column: str) -> set[int]:
+        groups, excluded = search.parse_query(query)
+        out = set()
+        for i, title, text in rows:
+            fields = {"": [title, text], "title": [title], "text": [text]}[column]
+
+            def has(term, fields=fields):
+                return any(_runs_contain(f, term) for f in fields)
+
+            if all(any(has(t) for t in g) for g in groups) and not any(map(has, excluded)):
+                out.add(i)
+        return out
+
+    for query in queries:
+        for column in ("", "title", "text"):
+            assert set(search.search_ids(db, query, column)) == expected(query, column), (
+                query,
+                column,
+            )
+
+
+def test_a_failing_reindex_helper_is_a_clear_error(tmp_path, monkeypatch):
+    from pipeline.errors import StoreError
+    from pipeline.store import reindex
+
+    monkeypatch.setattr(reindex, "HELPER_MIN_ARTICLES", 0)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("create table articles (id integer primary key)")
+    with pytest.raises(StoreError, match="reindex helper stopped.*unable to open"):
+        list(reindex.prepared_batches(conn, tmp_path / "missing.db"))

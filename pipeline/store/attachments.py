@@ -45,6 +45,20 @@ def _forget(
     )
 
 
+def rebuild_index(conn: sqlite3.Connection) -> int:
+    """Refill ``attachments_fts`` from every attachment's name and text; return the count.
+
+    In the caller's transaction (the ``attachments_search`` backfill)."""
+    conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
+    count = 0
+    for attachment_id, name, text in conn.execute(
+        "SELECT id, name, text FROM attachments ORDER BY id"
+    ).fetchall():
+        _index(conn, attachment_id, name, text)
+        count += 1
+    return count
+
+
 def article_id_for(db: sqlite_utils.Database, article_url: str | None) -> int | None:
     """Return the id of the stored article at ``article_url`` (any of its URL variants)."""
     if not article_url:

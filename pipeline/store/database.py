@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ import sqlite_utils
 from pipeline.dedupe import url_variants
 from pipeline.errors import DiskFullError, StoreError
 from pipeline.model import RawPage
-from pipeline.store import clusters, regions, search, summaries, terms
+from pipeline.store import attachments, clusters, reindex, search, summaries
 from pipeline.store.migrations import migrations
 
 logger = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def index_article(
             f"INSERT INTO {fts}({fts}, rowid, title, text) VALUES ('delete', ?, ?, ?)",
             [
                 article_id,
-                search.index_text(search.indexed_title(old["title"], old.get("doc_number"))),
+                search.title_index_text(search.indexed_title(old["title"], old.get("doc_number"))),
                 search.index_text(old["text"]),
             ],
         )
@@ -56,67 +56,12 @@ def index_article(
         f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
         [
             article_id,
-            search.index_text(search.indexed_title(new.get("title"), new.get("doc_number"))),
+            search.title_index_text(search.indexed_title(new.get("title"), new.get("doc_number"))),
             search.index_text(new.get("text")),
         ],
     )
-    db.conn.execute(_REGION_SQL, _region_params(article_id, new))
-    db.conn.executemany(_TERMS_SQL, _term_rows(article_id, new))
-
-
-# The registry's region wins; a government page's SiteIDCode fills what it leaves out.
-# Only a row whose region changes is written: a reindex of articles whose sites did not
-# change rewrites no row (each row holds its bodies, so rewriting is the costly part).
-_REGION_SQL = (
-    "UPDATE articles SET level = r.level, province = r.province, city = r.city "
-    "FROM (SELECT coalesce(s.level, ?1) AS level, coalesce(s.province, ?2) AS province,"
-    " CASE WHEN s.province IS NULL THEN coalesce(s.city, ?3) ELSE s.city END AS city"
-    " FROM (SELECT NULL) LEFT JOIN sites s ON s.id = ?4) AS r "
-    "WHERE articles.id = ?5 AND (articles.level IS NOT r.level"
-    " OR articles.province IS NOT r.province OR articles.city IS NOT r.city)"
-)
-_TERMS_SQL = "INSERT INTO article_terms (article_id, term, count) VALUES (?, ?, ?)"
-
-
-def _region_params(article_id: int, row: Mapping[str, Any]) -> list[Any]:
-    code = regions.region_from_site_code(row.get("site_code"))
-    return [code["level"], code["province"], code["city"], row.get("site_id"), article_id]
-
-
-def _term_rows(article_id: int, row: Mapping[str, Any]) -> list[tuple[int, str, int]]:
-    counts = terms.count_terms(row.get("title"), row.get("text"))
-    return [(article_id, term, n) for term, n in counts.items()]
-
-
-def _article_batches(conn: sqlite3.Connection, size: int = 5000) -> Iterator[list[tuple]]:
-    """Yield ``(id, title, text, site_id, site_code, doc_number)`` rows by id, ``size`` at a
-    time, so a million articles never sit in memory at once."""
-    last = 0
-    while rows := conn.execute(
-        "SELECT id, title, text, site_id, site_code, doc_number FROM articles WHERE id > ? "
-        "ORDER BY id LIMIT ?",
-        [last, size],
-    ).fetchall():
-        last = rows[-1][0]
-        yield rows
-
-
-INDEX_BATCH = 2000
-"""Articles a reindex prepares (tokens, terms, regions) and writes at a time."""
-Prepared = tuple[list[tuple], list[list[Any]], list[tuple[int, str, int]]]
-
-
-def _prepared(rows: list[tuple]) -> Prepared:
-    """Index rows, region parameters and term rows of ``_article_batches`` rows."""
-    keys = ("id", "title", "text", "site_id", "site_code", "doc_number")
-    index_rows, region_rows, term_rows = [], [], []
-    for row in rows:
-        named = dict(zip(keys, row, strict=True))
-        title = search.indexed_title(named["title"], named["doc_number"])
-        index_rows.append((row[0], search.index_text(title), search.index_text(named["text"])))
-        region_rows.append(_region_params(row[0], named))
-        term_rows.extend(_term_rows(row[0], named))
-    return index_rows, region_rows, term_rows
+    db.conn.execute(reindex.REGION_SQL, reindex.region_params(article_id, new))
+    db.conn.executemany(reindex.TERMS_SQL, reindex.term_rows(article_id, new))
 
 
 DISK_FULL_MESSAGE = "database or disk is full"  # SQLite's text for SQLITE_FULL
@@ -235,6 +180,8 @@ class Store:
                         count = clusters.rebuild_clusters(self.db)
                     elif name == "search":
                         count = self._fill_search_index()
+                    elif name == "attachments_search":
+                        count = attachments.rebuild_index(conn)
                     else:
                         logger.warning("backfill %r is unknown to this version: left pending", name)
                         continue
@@ -257,9 +204,11 @@ class Store:
         (``search.bulk_index``) and merged once at the end. The summaries (``_counts``,
         ``article_counts``, ``term_counts``) are recomputed once, not row by row.
         """
+        # A helper process reads committed rows only: not while the caller has writes pending.
+        helper = not self.db.conn.in_transaction
         try:
             with self.db.atomic(), summaries.paused(self.db.conn):
-                count = self._fill_search_index()
+                count = self._fill_search_index(helper)
             search.optimize(self.db.conn)
         except (sqlite3.Error, OSError) as exc:
             full = disk_full_error(self.path, exc, "rebuilding the search index")
@@ -268,12 +217,12 @@ class Store:
             raise full from exc  # the transaction rolled back: the old index is whole
         return count
 
-    def _fill_search_index(self) -> int:
+    def _fill_search_index(self, helper: bool = True) -> int:
         """Rebuild the index, term counts and region columns, in the caller's transaction.
 
-        One pass over the articles, a batch at a time. (Tokenising in helper processes was
-        tried for issue 14: shipping the token strings back, three times the text, cost the
-        writer as much as tokenising itself.)
+        One pass over the articles, a batch at a time; a large database's batches are
+        prepared by a helper process while this one writes (``reindex.prepared_batches``),
+        when ``helper`` says the articles are all committed (the helper reads them itself).
         """
         fts = search.FTS_TABLE
         conn = self.db.conn
@@ -281,13 +230,13 @@ class Store:
         count = 0
         with search.bulk_mode(conn):
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
-            for batch in _article_batches(conn, INDEX_BATCH):
-                index_rows, region_rows, term_rows = _prepared(batch)
+            path = self.path if helper else None
+            for index_rows, region_rows, term_rows in reindex.prepared_batches(conn, path):
                 conn.executemany(
                     f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)", index_rows
                 )
-                conn.executemany(_REGION_SQL, region_rows)
-                conn.executemany(_TERMS_SQL, term_rows)
+                conn.executemany(reindex.REGION_SQL, region_rows)
+                conn.executemany(reindex.TERMS_SQL, term_rows)
                 count += len(index_rows)
         return count
 

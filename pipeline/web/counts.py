@@ -58,11 +58,17 @@ _COUNT_RE = re.compile(
     r"^select count\(\*\) from (?P<table>\S+) (?:where (?P<where>.*?))?\s*$", re.S
 )
 _EQ_RE = re.compile(r'^(?:"(?P<q>[a-z_]+)"|\[(?P<b>[a-z_]+)\]|(?P<p>[a-z_]+)) = :(?P<param>p\d+)$')
-# The plugin's search clauses (plugin._plan): the rowids of one MATCH, in one of three forms.
-_MATCHES = rf"select rowid from {search.FTS_TABLE} where (?P<target>\S+) match :(?P<param>\w+)"
+# The plugin's search clauses (plugin._plan): the ids one query finds
+# (search.matching_ids_sql, with or without the check), in one of three forms.
+_FTS = search.FTS_TABLE
+_MATCHES = (
+    rf"select f\.rowid from {_FTS} f (?:cross join articles v on v\.id = f\.rowid )?"
+    rf"where f\.{_FTS} match dangjian_match\(:(?P<param>\w+), '(?P<column>\w*)'\)"
+    r"(?: and dangjian_found\(:(?P=param), '(?P=column)', v\.title, v\.doc_number, v\.text\))?"
+)
 _SEARCH_RES = (
     re.compile(rf"^\+?id in \({_MATCHES}\)$"),
-    re.compile(rf"^exists \({_MATCHES} and rowid = articles\.id\)$"),
+    re.compile(rf"^exists \({_MATCHES} and f\.rowid = articles\.id\)$"),
 )
 _IN_RE = re.compile(rf"(?<![\w.])id in \({_MATCHES}\)")
 # The plugin's capped count of one search (plugin._capped_count).
@@ -103,7 +109,7 @@ class Where:
 
     def __init__(self) -> None:
         self.equal: list[tuple[str, Any]] = []
-        self.matches: list[tuple[str, Any]] = []  # (target, expression) of each search
+        self.matches: list[tuple[str, Any]] = []  # (column, query) of each search
 
 
 def parse_where(
@@ -122,7 +128,7 @@ def parse_where(
             if m := regex.match(atom):
                 if m["param"] not in params:
                     return None
-                parsed.matches.append((m["target"], params[m["param"]]))
+                parsed.matches.append((m["column"], params[m["param"]]))
                 break
         else:
             if cursor_ok and _CURSOR_RE.match(atom):
@@ -161,7 +167,7 @@ def rewrite(sql: str, params: Any) -> tuple[str, Any, list[tuple[str, Any]]] | N
         return (
             f"select min(:dangjian_count_0, {cap})",
             {},
-            [(m["target"], params[m["param"]], cap)],
+            [(m["column"], params[m["param"]], cap)],
         )
     if _COUNT_RE.match(sql) is None and _FACET_RE.match(sql) is None and _IN_RE.search(sql):
         # Any other statement (the rows of the page): its IN-list searches read the kept ids.
@@ -170,7 +176,7 @@ def rewrite(sql: str, params: Any) -> tuple[str, Any, list[tuple[str, Any]]] | N
         def kept(m: re.Match) -> str:
             if m["param"] not in params:
                 return m.group(0)
-            searches.append((m["target"], params[m["param"]], None))
+            searches.append((m["column"], params[m["param"]], None))
             return f"id in (select value from json_each(:dangjian_ids_{len(searches) - 1}))"
 
         new_sql = _IN_RE.sub(kept, sql)
@@ -220,7 +226,7 @@ def rewrite(sql: str, params: Any) -> tuple[str, Any, list[tuple[str, Any]]] | N
 
 
 def _complete(parsed: Where) -> list[tuple[str, Any, None]]:
-    return [(target, expression, None) for target, expression in parsed.matches]
+    return [(column, query, None) for column, query in parsed.matches]
 
 
 def _named(
@@ -271,16 +277,14 @@ class Matches:
         self.seen: Any = None
         self.asking: dict[tuple, asyncio.Future] = {}
 
-    async def ids(
-        self, target: str, expression: Any, cap: int | None
-    ) -> tuple[array, bool, list[str]]:
+    async def ids(self, column: str, query: Any, cap: int | None) -> tuple[array, bool, list[str]]:
         """The matching ids (at most ``cap``, or ``COMPLETE_CAP + 1``), whether that is all,
         and a slot for their JSON text."""
         version = self.version.current() if self.version else None
         if version != self.seen:
             self.entries.clear()
             self.size, self.seen = 0, version
-        key = (target, expression)
+        key = (column, query)
         # Another request is asking the index this: wait for it. A loop, because a third
         # request may start asking between that answer and this one waking up.
         while key in self.asking:
@@ -292,9 +296,9 @@ class Matches:
         limit = cap if cap is not None else COMPLETE_CAP + 1
         asking = self.asking[key] = asyncio.get_running_loop().create_future()
         try:
+            check = search.needs_check(query, column)
             rows = await self.original(
-                f"select rowid from {search.FTS_TABLE} where {target} match :q limit {limit}",
-                {"q": expression},
+                f"{search.matching_ids_sql('q', column, check)} limit {limit}", {"q": query}
             )
         finally:
             if self.asking.get(key) is asking:
@@ -322,8 +326,8 @@ def install(db: Any) -> None:
         rewritten = rewrite(sql, params) if isinstance(sql, str) else None
         if rewritten is not None:
             new_sql, new_params, searches = rewritten
-            for i, (target, expression, cap) in enumerate(searches):
-                ids, complete, text = await matches.ids(target, expression, cap)
+            for i, (column, query, cap) in enumerate(searches):
+                ids, complete, text = await matches.ids(column, query, cap)
                 if cap is None and not complete:
                     break  # too many to answer from kept ids: run Datasette's statement
                 if not text:
@@ -360,16 +364,20 @@ def install(db: Any) -> None:
 
 ESTIMATE_WINDOWS = 10
 ESTIMATE_SHARE = 50
-"""A search's estimate counts its matches in 10 windows of ids spread over the table, together
-one id in 50 (2%), and scales up: bounded work, and a word's use over the years is sampled."""
+"""A search's estimate counts its candidates in 10 windows of ids spread over the table,
+together one id in 50 (2%), and scales up: bounded work, and a word's use over the years is
+sampled."""
+ESTIMATE_CHECKS = 400
+"""Candidates of the sample checked against the text, when the query needs the check: the
+share that passes scales the estimate (a few per cent of error, for a bounded cost)."""
 
 
 _ESTIMATES: OrderedDict[tuple, int] = OrderedDict()
 _VERSIONS: dict[str, Version] = {}
 
 
-async def estimate_matches(db: Any, target: str, expression: str) -> int:
-    """Estimate how many articles match ``target MATCH expression`` from a 2% sample of ids.
+async def estimate_matches(db: Any, column: str, query: str) -> int:
+    """Estimate how many articles ``query`` finds (in ``column``) from a 2% sample of ids.
 
     FTS5 reads only the parts of each doclist inside an id window, so the cost is about 2%
     of an exact count; the estimate is kept until the data changes.
@@ -377,11 +385,11 @@ async def estimate_matches(db: Any, target: str, expression: str) -> int:
     key: tuple | None = None
     if db.path and not db.is_memory:
         version = _VERSIONS.setdefault(db.path, Version(db.path)).current()
-        key = (db.path, version, target, expression)
+        key = (db.path, version, column, query)
         if key in _ESTIMATES:
             _ESTIMATES.move_to_end(key)
             return _ESTIMATES[key]
-    estimate = await _estimate_matches(db, target, expression)
+    estimate = await _estimate_matches(db, column, query)
     if key is not None:
         _ESTIMATES[key] = estimate
         while len(_ESTIMATES) > 1024:
@@ -389,7 +397,7 @@ async def estimate_matches(db: Any, target: str, expression: str) -> int:
     return estimate
 
 
-async def _estimate_matches(db: Any, target: str, expression: str) -> int:
+async def _estimate_matches(db: Any, column: str, query: str) -> int:
     lo, hi = (await db.execute(f"select min(id), max(id) from {ARTICLES}")).first()
     if lo is None:
         return 0
@@ -397,12 +405,24 @@ async def _estimate_matches(db: Any, target: str, expression: str) -> int:
     width = max(1, span // (ESTIMATE_SHARE * ESTIMATE_WINDOWS))
     windows = [lo + (span * i) // ESTIMATE_WINDOWS for i in range(ESTIMATE_WINDOWS)]
     sql = " union all ".join(
-        f"select count(*) as n from {search.FTS_TABLE} where {target} match :q "
-        f"and rowid between {start} and {start + width - 1}"
+        f"select * from (select rowid from {_FTS} where {_FTS} match :e "
+        f"and rowid between {start} and {start + width - 1})"
         for start in windows
     )
-    sampled = (await db.execute(f"select sum(n) from ({sql})", {"q": expression})).first()[0]
-    return round((sampled or 0) * span / (width * len(windows)))
+    expression = search.match_expression(query, column)
+    ids = [row[0] for row in (await db.execute(sql, {"e": expression})).rows]
+    sampled = float(len(ids))
+    if ids and search.needs_check(query, column):
+        picked = ids[:: max(1, len(ids) // ESTIMATE_CHECKS)][:ESTIMATE_CHECKS]
+        passed = (
+            await db.execute(
+                f"select count(*) from {ARTICLES} where id in (select value from json_each(:ids))"
+                " and dangjian_found(:q, :c, title, doc_number, text)",
+                {"ids": json.dumps(picked), "q": query, "c": column},
+            )
+        ).first()[0]
+        sampled *= passed / len(picked)
+    return round(sampled * span / (width * len(windows)))
 
 
 def rounded(n: int) -> int:

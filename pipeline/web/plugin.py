@@ -4,13 +4,15 @@ Only hookimpls live here; the plugin never writes to the database.
 
 Search: Datasette builds its full-text SQL as ``... match escape_fts(:search)``, with
 ``escape_fts`` a SQL function registered on every connection. For databases that carry our
-bigram index (``articles_fts``) we register our own ``escape_fts``, which turns the user's query
-into a phrase of bigrams (``pipeline.store.search.match_expression``), so any MATCH written the
-Datasette way gets exact substring semantics.
+index (``articles_fts``) we register our own ``escape_fts``, which turns the user's query into
+the index's candidate expression (``pipeline.store.search.match_expression``), and the search's
+other SQL functions (``search.register_functions``).
 
-The articles table page goes one step further (``filters_from_request``): Datasette's stock
-clause ``id in (select rowid from articles_fts where ...)`` collects *every* match before it
-can show the newest 20, which for a word in most of a million articles takes seconds. We count
+The articles table page handles ``?_search=`` itself (``filters_from_request``), with the
+index's candidates checked against the text where the index alone cannot tell
+(``search.matching_ids_sql``). Datasette's stock clause ``id in (select rowid from
+articles_fts where ...)`` would collect *every* match before it can show the newest 20,
+which for a word in most of a million articles takes seconds. We count
 matches up to a cap first and pick a plan: few matches drive the query from the index; many
 matches let the ``published`` index drive and check each newest row against the index, so
 only about ``20 × articles / matches`` rows are looked at. Counting or faceting such a search
@@ -45,7 +47,7 @@ from typing import Any
 import yaml
 from datasette import hookimpl
 from datasette.filters import FilterArguments
-from datasette.utils import escape_sqlite, tilde_decode
+from datasette.utils import tilde_decode
 from datasette.utils.asgi import asgi_static
 from markupsafe import Markup, escape
 
@@ -154,9 +156,8 @@ def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
     """
     if not is_news_database(conn):
         return
+    search.register_functions(conn)
     conn.create_function("escape_fts", 1, _match, deterministic=True)
-    conn.create_function("dangjian_match", 1, _match, deterministic=True)
-    conn.create_function("dangjian_snippet", 2, _snippet, deterministic=True)
 
 
 @hookimpl(trylast=True)
@@ -180,17 +181,17 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
         columns = set(search.INDEXED_COLUMNS)
         config = datasette.plugin_config("dangjian", database=database, table=table) or {}
         for i, (key, query) in enumerate(sorted(args.items())):
-            column = key[len("_search_") :] if key.startswith("_search_") else None
+            column = key[len("_search_") :] if key.startswith("_search_") else ""
             if key != "_search" and column not in columns:
                 continue
             name = f"dangjian_search_{i}"
-            params[name] = search.match_expression(query)
-            target = escape_sqlite(column) if column else search.FTS_TABLE
-            matches = f"select rowid from {search.FTS_TABLE} where {target} match :{name}"
-            clause, n = await _plan(db, matches, name, params[name], config)
+            params[name] = query
+            matches = search.matching_ids_sql(name, column, search.needs_check(query, column))
+            clause, n = await _plan(db, matches, name, query, config)
             if key == "_search" and request.args.get("_attachments"):
                 # Issue 15: also the articles whose attached files match (an index look-up).
-                clause = f"({clause} or id in ({search.attachment_matches(name)}))"
+                attached = search.attachment_matches(name, search.needs_check(query))
+                clause = f"({clause} or id in ({attached}))"
                 query += " (attachments included)"
             where.append(clause)
             many = n > await _many(db, config)
@@ -198,7 +199,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             # Not counted (it would visit every match): estimated from a sample, for the
             # shapes that show a description (not the plain lists of ?_shape=array/object).
             if many and request.args.get("_shape") not in ("array", "object"):
-                estimate = await counts.estimate_matches(db, target, params[name])
+                estimate = await counts.estimate_matches(db, column, params[name])
                 about = f": about {counts.rounded(max(estimate, n)):,}, estimated"
             described.append(
                 f'{column or "title or text"} contains "{query}"'
@@ -220,7 +221,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 
 
 async def _plan(
-    db: Any, matches: str, name: str, expression: str, config: dict[str, Any]
+    db: Any, matches: str, name: str, query: str, config: dict[str, Any]
 ) -> tuple[str, int]:
     """Return the WHERE clause for one search term, chosen by how many rows it matches.
 
@@ -232,14 +233,14 @@ async def _plan(
     """
     few = int(config.get("search_few_matches", FEW_MATCHES))
     many = await _many(db, config)
-    n = await _capped_count(db, matches, {name: expression}, many + 1)
+    n = await _capped_count(db, matches, {name: query}, many + 1)
     if n <= few:
         return f"id in ({matches})", n
     if n <= many:
         # The unary + stops SQLite driving the loop from the (large) IN list, so the
         # published index keeps the order and the list is only probed.
         return f"+id in ({matches})", n
-    return f"exists ({matches} and rowid = articles.id)", n
+    return f"exists ({matches} and f.rowid = articles.id)", n
 
 
 async def _many(db: Any, config: dict[str, Any]) -> int:
@@ -316,9 +317,9 @@ async def _lean_scope(datasette: Any, scope: dict, database: str) -> dict:
     config = datasette.plugin_config("dangjian", database=database, table=SEARCH_TABLE) or {}
     many = await _many(db, config)
     for key, query in searches:
-        target = search.FTS_TABLE if key == "_search" else key[len("_search_") :]
-        matches = f"select rowid from {search.FTS_TABLE} where {target} match :q"
-        n = await _capped_count(db, matches, {"q": search.match_expression(query)}, many + 1)
+        column = "" if key == "_search" else key[len("_search_") :]
+        matches = search.matching_ids_sql("q", column, search.needs_check(query, column))
+        n = await _capped_count(db, matches, {"q": query}, many + 1)
         if n > many:
             extra = [("_nocount", "1")]
             if not any(k.startswith("_facet") for k in names):
@@ -330,10 +331,6 @@ async def _lean_scope(datasette: Any, scope: dict, database: str) -> dict:
 
 def _match(query: str | None) -> str:
     return search.match_expression(query or "")
-
-
-def _snippet(text: str | None, query: str | None) -> str:
-    return search.snippet(text, query or "")
 
 
 def _marked(value: str) -> Markup:
