@@ -154,3 +154,51 @@ def test_a_kept_page_is_never_served_after_a_write(db, two_servers):
     store.close()
     status, headers, body = get(url)
     assert status == 200 and b"11.html" in body and headers["etag"] != first[1]["etag"]
+
+
+def _children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return {int(line) for line in out.stdout.split()}
+
+
+def test_serve_processes_runs_n_datasettes_on_one_address_and_stops_them(db):
+    """``dangjian serve --processes 2``: two processes answer on one port; SIGTERM stops all."""
+    import os
+    import signal
+    import time
+
+    port = free_port()
+    proc = subprocess.Popen(
+        dangjian("serve", "--db", str(db), "--port", str(port), "--processes", "2"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/-/versions.json")
+        # The spawn context's resource tracker is a child too: count the spawned servers.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            servers = {
+                pid
+                for pid in _children(proc.pid)
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            }
+            if len(servers) == 2:
+                break
+            time.sleep(0.2)
+        assert len(servers) == 2
+        etags = {get(url + "/news/articles")[1]["etag"] for _ in range(6)}
+        assert len(etags) == 1  # every process gives the same page the same ETag
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        for pid in servers:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+                time.sleep(0.1)
+            assert (
+                not os.path.exists(f"/proc/{pid}")
+                or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+            )
+    finally:
+        stop(proc)
