@@ -369,3 +369,43 @@ def test_the_migrations_module_imports_only_sqlite_utils():
         for alias in node.names
     }
     assert imported == {"__future__", "sqlite_utils", "sqlite_utils.migrations"}
+
+
+def test_a_0007_database_gets_the_candidate_index_and_both_indexes_refilled(tmp_path):
+    """0008 replaces the positional indexes (phrases, prefix index) with candidate filters;
+    the articles and attachments stored before it are found afterwards, exactly."""
+    path = tmp_path / "news.db"
+    db = sqlite_utils.Database(path)
+    migrations.migrations.apply(db, stop_before="0008_candidate_index")
+    assert (
+        "detail=none"
+        not in db.execute("select sql from sqlite_master where name = 'articles_fts'").fetchone()[0]
+    )
+    db.execute("insert into sites (id, name) values ('s', '示例')")
+    db.execute(
+        "insert into articles (id, url, site_id, title, text, doc_number) values "
+        "(1, 'http://a/1', 's', '关于开展主题教育的通知', '各支部落实三会一课。', '湘组发〔2023〕5号'),"
+        "(2, 'http://a/2', 's', '党建工作', '主题 教育。', null)"
+    )
+    db.execute(
+        "insert into attachments (id, url, article_id, name, text) values "
+        "(7, 'http://a/1.pdf', 1, '附件.pdf', '第二批主题教育实施方案')"
+    )
+    db.conn.commit()
+    db.close()
+
+    store = Store(path)
+    conn = store.db.conn
+    for table in ("articles_fts", "attachments_fts"):
+        assert (
+            "detail=none"
+            in conn.execute("select sql from sqlite_master where name = ?", [table]).fetchone()[0]
+        )
+        conn.execute(f"insert into {table}({table}, rank) values ('integrity-check', 0)")
+    assert conn.execute("select count(*) from pending_backfills").fetchone() == (0,)
+    assert search.search_ids(conn, "主题教育") == [1]  # 2 holds the bigrams apart only
+    assert search.search_ids(conn, "主题") == [1, 2]
+    assert search.search_ids(conn, "湘组发[2023]5号", "title") == [1]
+    assert search.search_ids(conn, "三会一课", "title") == []
+    assert conn.execute(search.attachment_matches("q"), {"q": "实施方案"}).fetchall() == [(1,)]
+    store.close()

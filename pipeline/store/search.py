@@ -437,7 +437,10 @@ def search_ids(conn: sqlite3.Connection, query: str, column: str = "") -> list[i
 
     For scripts and tests; the web layer builds the same SQL (``matching_ids_sql``).
     """
-    register_functions(conn)
+    try:
+        conn.execute("select dangjian_found('', '', null, null, null)")
+    except sqlite3.OperationalError:  # not registered on this connection yet
+        register_functions(conn)
     sql = matching_ids_sql("q", column, needs_check(query, column))
     return [row[0] for row in conn.execute(f"{sql} order by 1", {"q": query})]
 
