@@ -14,7 +14,8 @@ with a cache, sending the ETag it last saw for a URL, which the server answers w
 ``304 Not Modified`` while the data has not changed.
 
 Bounded: loopback only, a deadline of ``--seconds`` plus 30 s for the whole run, a 30 s timeout
-per request; the servers are stopped at the end whatever happens.
+per request; the servers are stopped at the end whatever happens. An error is listed with the
+end of its page's text; ``BENCH_SERVER_LOG=path`` keeps the servers' own log (tracebacks).
 
     python -m bench.bench_load --db /tmp/bench/news-200000.db
     python -m bench.bench_load --db /tmp/bench/news-200000.db --clients 50 --seconds 60
@@ -27,6 +28,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -153,7 +155,10 @@ async def client(
             elapsed = (time.perf_counter() - started) * 1000
             out.statuses[response.status_code] += 1
             if response.status_code not in (200, 304):
-                out.errors.append(f"{path}: HTTP {response.status_code}")
+                # What the page says, without its markup: the error's cause.
+                text = re.sub(r"<[^>]+>|\s+", " ", body.decode("utf-8", "replace"))
+                reason = text.strip()[-300:]
+                out.errors.append(f"{path}: HTTP {response.status_code} ({reason})")
             if b"took too long" in body:
                 out.timeouts_pages += 1
             if "etag" in response.headers:
@@ -172,7 +177,7 @@ def start_servers(db: Path, processes: int) -> tuple[subprocess.Popen, str]:
         [sys.executable, "-m", "dangjian.serve", "--db", str(db), "--host", HOST]
         + ["--port", str(port), "--processes", str(processes)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(os.environ.get("BENCH_SERVER_LOG", os.devnull), "ab"),
         start_new_session=True,
     )
     base = f"http://{HOST}:{port}"

@@ -12,8 +12,9 @@ from pipeline.store import Store, search
 
 def test_tokens_are_bigrams_words_and_every_character_once():
     tokens = search.tokens("党建工作，Xi说党")
-    assert tokens[:5] == ["党建", "建工", "工作", "xi", "说党"]
-    assert sorted(tokens[5:]) == sorted(["党", "建", "工", "作", "说"])
+    # Runs that follow each other are joined by a token: 作·x (工作，Xi) and i·说 (Xi说).
+    assert tokens[:7] == ["党建", "建工", "工作", "xi", "作·x", "说党", "i·说"]
+    assert sorted(tokens[7:]) == sorted(["党", "建", "工", "作", "说"])
     assert search.index_text(None) == ""
     assert sorted(search.title_index_text("党建").split()) == sorted(
         ["党建", "党", "建", "§党建", "§党", "§建"]
@@ -30,7 +31,7 @@ def test_tokens_are_bigrams_words_and_every_character_once():
         ("党建", "title", '"§党建"', False),
         ("党建", "text", '"党建"', True),
         ("两个维护", "", '("两个" AND "个维" AND "维护")', True),
-        ('"两个 维护"', "", '("两个" AND "维护")', True),
+        ('"两个 维护"', "", '("两个" AND "维护" AND "个·维")', True),
         ("党建 -通知", "", '("党建") NOT ("通知")', False),
         # An excluded term the index cannot decide is left to the check.
         ("党建 -通知书", "", '"党建"', True),
@@ -395,3 +396,86 @@ def test_a_failing_reindex_helper_is_a_clear_error(tmp_path, monkeypatch):
     conn.execute("create table articles (id integer primary key)")
     with pytest.raises(StoreError, match="reindex helper stopped.*unable to open"):
         list(reindex.prepared_batches(conn, tmp_path / "missing.db"))
+
+
+def test_reindex_computes_regions_as_the_sql_does_and_rewrites_only_wrong_ones(tmp_path):
+    """``reindex.region_of`` (the helper's pre-check) agrees with ``REGION_SQL`` for every
+    mix of registry region and site code, and a reindex repairs a region changed behind its
+    back while leaving right ones unwritten."""
+    import itertools
+
+    from pipeline.store import reindex
+
+    store = Store(tmp_path / "news.db")
+    regions = [(None, None, None), ("city", "浙江省", "杭州市"), ("province", "湖北省", None)]
+    regions += [(None, None, "某市"), ("district", None, None)]
+    store.save_sites(
+        [
+            {"id": f"s{i}", "name": f"站{i}", "level": lv, "province": pr, "city": ct}
+            for i, (lv, pr, ct) in enumerate(regions)
+        ]
+    )
+    codes = [None, "4201000012", "3203000033", "1101050001", "bm04000001", "junk"]
+    combos = list(itertools.product([f"s{i}" for i in range(len(regions))] + ["nosite"], codes))
+    for n, (site, code) in enumerate(combos):
+        store.db.execute("PRAGMA foreign_keys=OFF")
+        store.save_article(
+            {
+                "url": f"http://a/{n}",
+                "site_id": site,
+                "title": "t",
+                "text": "x",
+                "content_hash": str(n),
+                "site_code": code,
+            }
+        )
+    store.db.conn.commit()
+    sites = reindex.site_regions(store.db.conn)
+    rows = store.db.execute(
+        "select site_id, site_code, level, province, city from articles order by id"
+    ).fetchall()
+    for site, code, *stored in rows:
+        assert reindex.region_of({"site_id": site, "site_code": code}, sites) == tuple(stored)
+    store.db.execute("update articles set province = '错', level = null where id % 3 = 0")
+    store.db.conn.commit()
+    store.rebuild_search_index()
+    after = store.db.execute(
+        "select site_id, site_code, level, province, city from articles order by id"
+    ).fetchall()
+    assert after == rows
+    store.close()
+
+
+def test_a_writer_that_stops_early_stops_the_reindex_helper(tmp_path, monkeypatch):
+    """A rebuild that fails mid-way (disk full, say) closes the batches: the helper process
+    is killed and its reader thread ends, nothing is left running."""
+    import threading
+
+    from pipeline.store import reindex
+
+    store = Store(tmp_path / "news.db")
+    store.save_sites([{"id": "s", "name": "示例", "start_urls": ["http://a/"]}])
+    for i in range(200):
+        store.save_article(
+            {
+                "url": f"http://a/{i}",
+                "site_id": "s",
+                "title": "党建",
+                "text": "主题教育" * 50,
+                "content_hash": str(i),
+            }
+        )
+    store.db.conn.commit()
+    monkeypatch.setattr(reindex, "HELPER_MIN_ARTICLES", 0)
+    helpers = []
+    popen = reindex.subprocess.Popen
+    monkeypatch.setattr(
+        reindex.subprocess, "Popen", lambda *a, **k: helpers.append(popen(*a, **k)) or helpers[-1]
+    )
+    threads_before = threading.active_count()
+    batches = reindex.prepared_batches(store.db.conn, store.path, 5)
+    assert len(next(batches)[0]) == 5
+    batches.close()
+    assert helpers[0].returncode is not None  # waited for: no zombie, no orphan
+    assert threading.active_count() == threads_before
+    store.close()

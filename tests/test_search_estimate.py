@@ -37,3 +37,59 @@ def test_the_estimate_scales_the_candidates_by_the_share_that_passes_the_check(t
     estimate = asyncio.run(counts.estimate_matches(db, "", "主题教育"))
     assert 1800 <= candidates <= 2200
     assert 800 <= estimate <= 1200
+
+
+def _database_with_candidates(tmp_path):
+    """4,000 articles: 1,000 say 主题教育, 1,000 hold its bigrams apart (candidates only)."""
+    path = tmp_path / "news.db"
+    store = Store(path)
+    store.save_sites([{"id": "s", "name": "示例", "start_urls": ["http://a/"]}])
+    bodies = ["开展主题教育。", "主题党日，题教，教育。", "三会一课。", "落实制度。"]
+    for i in range(4000):
+        store.save_article(
+            {
+                "url": f"http://a/{i}.html",
+                "site_id": "s",
+                "title": f"第{i}号",
+                "text": bodies[i % 4],
+                "content_hash": f"h{i}",
+            }
+        )
+    store.db.conn.commit()
+    store.close()
+    return Datasette([str(path)])
+
+
+def test_a_search_surely_many_is_planned_without_checking_its_candidates(tmp_path, monkeypatch):
+    from pipeline.web import plugin
+
+    ds = _database_with_candidates(tmp_path)
+    db = ds.get_database("news")
+    matches = search.matching_ids_sql("q", "", True)
+    monkeypatch.setattr(plugin, "SHORTCUT_CANDIDATES", 500)
+
+    async def refuse(*args, **kwargs):
+        raise AssertionError("counted by checking candidates")
+
+    with monkeypatch.context() as m:
+        m.setattr(plugin, "_capped_count", refuse)
+        # ~1,000 matches estimated, more than twice many=100: 'many' without counting.
+        assert asyncio.run(plugin._count(db, matches, "q", "主题教育", "", 100)) == 101
+    # Not surely many (estimate below 2 × 1,000): counted exactly, candidates checked.
+    assert asyncio.run(plugin._count(db, matches, "q", "主题教育", "", 1000)) == 1000
+
+
+def test_a_search_too_slow_to_count_leaves_the_page_to_datasette(tmp_path, monkeypatch):
+    """An interrupted count in the ASGI wrapper is not a server error: the scope is kept."""
+    from datasette.database import QueryInterrupted
+
+    from pipeline.web import plugin
+
+    ds = _database_with_candidates(tmp_path)
+
+    async def interrupted(*args, **kwargs):
+        raise QueryInterrupted(Exception("interrupted"), "select ...", {})
+
+    monkeypatch.setattr(plugin, "_count", interrupted)
+    scope = {"type": "http", "path": "/news/articles", "query_string": "_search=主题教育".encode()}
+    assert asyncio.run(plugin._lean_scope(ds, scope, "news")) is scope

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import pickle
+import queue
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 BATCH = 2000
 """Articles prepared (tokens, terms, regions) and written at a time."""
+AHEAD = 2
+"""Prepared batches the writer may have waiting (each ~2,000 articles' tokens, tens of MB)."""
 HELPER_MIN_ARTICLES = 20_000
 """Below this many articles a helper process costs more (its start, ~1 s) than it saves."""
 
@@ -46,10 +50,20 @@ REGION_SQL = (
 )
 TERMS_SQL = "INSERT INTO article_terms (article_id, term, count) VALUES (?, ?, ?)"
 _SELECT = (
-    "SELECT id, title, text, site_id, site_code, doc_number FROM articles WHERE id > ? "
-    "ORDER BY id LIMIT ?"
+    "SELECT id, title, text, site_id, site_code, doc_number, level, province, city "
+    "FROM articles WHERE id > ? ORDER BY id LIMIT ?"
 )
-_KEYS = ("id", "title", "text", "site_id", "site_code", "doc_number")
+_KEYS = ("id", "title", "text", "site_id", "site_code", "doc_number", "level", "province", "city")
+SiteRegions = dict[str, tuple[str | None, str | None, str | None]]
+"""Site id -> its registry region ``(level, province, city)``."""
+
+
+def site_regions(conn: sqlite3.Connection) -> SiteRegions:
+    """Every site's registry region (the sites table is small)."""
+    return {
+        row[0]: (row[1], row[2], row[3])
+        for row in conn.execute("SELECT id, level, province, city FROM sites")
+    }
 
 
 def region_params(article_id: int, row: Mapping[str, Any]) -> list[Any]:
@@ -58,15 +72,33 @@ def region_params(article_id: int, row: Mapping[str, Any]) -> list[Any]:
     return [code["level"], code["province"], code["city"], row.get("site_id"), article_id]
 
 
+def region_of(
+    row: Mapping[str, Any], sites: SiteRegions
+) -> tuple[str | None, str | None, str | None]:
+    """The region ``REGION_SQL`` gives an article, computed here: the site's wins, the site
+    code fills what it leaves out (the city only when the site names no province)."""
+    code = regions.region_from_site_code(row.get("site_code"))
+    level, province, city = sites.get(row.get("site_id") or "", (None, None, None))
+    return (
+        level if level is not None else code["level"],
+        province if province is not None else code["province"],
+        (city if city is not None else code["city"]) if province is None else city,
+    )
+
+
 def term_rows(article_id: int, row: Mapping[str, Any]) -> list[tuple[int, str, int]]:
     """``article_terms`` rows of one article: the dictionary's terms in its title and text."""
     counts = terms.count_terms(row.get("title"), row.get("text"))
     return [(article_id, term, n) for term, n in counts.items()]
 
 
-def prepared(rows: list[tuple]) -> Prepared:
-    """Index rows, region parameters and term rows of ``(id, title, text, site_id,
-    site_code, doc_number)`` rows."""
+def prepared(rows: list[tuple], sites: SiteRegions) -> Prepared:
+    """Index rows, region parameters and term rows of ``_SELECT`` rows.
+
+    Region parameters only for the articles whose stored region differs from what
+    ``REGION_SQL`` would write: the writer then reads no other article's row (the region
+    columns sit after the bodies, so reading them walks each row's overflow pages).
+    """
     index_rows, region_rows, all_terms = [], [], []
     for row in rows:
         named = dict(zip(_KEYS, row, strict=True))
@@ -74,7 +106,8 @@ def prepared(rows: list[tuple]) -> Prepared:
         index_rows.append(
             (row[0], search.title_index_text(title), search.index_text(named["text"]))
         )
-        region_rows.append(region_params(row[0], named))
+        if region_of(named, sites) != (named["level"], named["province"], named["city"]):
+            region_rows.append(region_params(row[0], named))
         all_terms.extend(term_rows(row[0], named))
     return index_rows, region_rows, all_terms
 
@@ -84,10 +117,11 @@ def _write_batches(path: str, size: int, out: BinaryIO) -> None:
     empty batch ends the stream."""
     conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     try:
+        sites = site_regions(conn)
         last = 0
         while rows := conn.execute(_SELECT, [last, size]).fetchall():
             last = rows[-1][0]
-            pickle.dump(prepared(rows), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(prepared(rows, sites), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
     finally:
         conn.close()
@@ -107,9 +141,9 @@ def prepared_batches(
     """Yield every article's prepared rows, ``size`` articles at a time, in id order.
 
     With a database file of at least ``HELPER_MIN_ARTICLES`` articles, a helper process
-    (``_HELPER``) prepares the batches and this one writes them as
-    they come, the pipe between them holding the helper about a batch ahead; otherwise this
-    process prepares them (``conn``). A million articles never sit in memory at once.
+    (``_HELPER``) prepares the batches and this one writes them as they come, with up to
+    ``AHEAD`` of them waiting; otherwise this process prepares them (``conn``). A million
+    articles never sit in memory at once.
 
     Raises:
         StoreError: the helper failed (its error output is in the message).
@@ -117,10 +151,11 @@ def prepared_batches(
     size = size or BATCH
     newest = conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
     if path is None or str(path) == ":memory:" or newest < HELPER_MIN_ARTICLES:
+        sites = site_regions(conn)
         last = 0
         while rows := conn.execute(_SELECT, [last, size]).fetchall():
             last = rows[-1][0]
-            yield prepared(rows)
+            yield prepared(rows, sites)
         return
     # A subprocess, not multiprocessing: no fork of a process holding SQLite connections
     # and threads, and no re-import of the caller's __main__ (scripts without a main guard).
@@ -131,11 +166,17 @@ def prepared_batches(
             stderr=errors,
         )
         assert helper.stdout is not None
+        # A reader thread keeps up to AHEAD batches unpickled, so the helper never waits
+        # for the writer to finish a batch before it may send the next.
+        batches: queue.Queue[Any] = queue.Queue(maxsize=AHEAD)
+        reader = threading.Thread(target=_read, args=(helper.stdout, batches), daemon=True)
+        reader.start()
         try:
             while True:
-                try:
-                    batch: Prepared = pickle.load(helper.stdout)
-                except EOFError:
+                batch = batches.get()
+                if isinstance(batch, BaseException):
+                    raise batch
+                if batch is None:
                     helper.wait()
                     errors.seek(0)
                     output = errors.read().decode("utf-8", "replace").strip()
@@ -143,12 +184,32 @@ def prepared_batches(
                     last_line = output.splitlines()[-1] if output else "no output"
                     raise StoreError(
                         f"the reindex helper stopped (exit {helper.returncode}): {last_line}"
-                    ) from None
+                    )
                 if not batch[0]:
                     return
                 yield batch
         finally:
             if helper.poll() is None:
                 helper.kill()
+            while reader.is_alive():  # let the reader see the end and finish
+                try:
+                    batches.get(timeout=0.1)
+                except queue.Empty:
+                    pass
             helper.wait()
             helper.stdout.close()
+
+
+def _read(stream: BinaryIO, batches: queue.Queue[Any]) -> None:
+    """In the reader thread: unpickle batches into ``batches``; ``None`` when the stream
+    ends without the empty batch that closes it (the helper failed), or the exception."""
+    try:
+        while True:
+            batch = pickle.load(stream)
+            batches.put(batch)
+            if not batch[0]:
+                return
+    except EOFError:
+        batches.put(None)
+    except BaseException as exc:  # handed to the writer, which raises it
+        batches.put(exc)

@@ -6,8 +6,10 @@ spaces, in FTS5 tables with the built-in ``ascii`` tokenizer, so the database op
 ``sqlite3`` and needs no extension. The index (issue 14) is a *candidate filter*:
 
 * a text's tokens are the bigrams of each run of Han characters, every Han character it
-  contains (once), and each other run of letters or digits as one word (``Xi``, ``2025``);
-  everything else separates. ``党建工作`` → ``党建 建工 工作 党 建 工 作``;
+  contains (once), each other run of letters or digits as one word (``Xi``, ``2025``), and
+  for each two runs that follow each other, the first's last character joined to the
+  second's first (``安全，党建`` → ``全·党``); everything else separates.
+  ``党建工作`` → ``党建 建工 工作 党 建 工 作``;
 * the index stores which articles hold which token and nothing more (``detail=none``): no
   positions, so it is about a third of the size of the text and fast to build;
 * an article's title tokens are indexed twice, the second time marked (``§党建``), so a
@@ -52,6 +54,10 @@ ATTACHMENTS_FTS_TABLE = "attachments_fts"
 TITLE_MARK = "§"
 """Prefix of the title's second set of tokens. Never part of a token (it is punctuation), and
 a token character to the ``ascii`` tokenizer (every non-ASCII character is)."""
+JOIN = "·"
+"""Joins the last character of a run and the first of the next into one token (``全·党``
+for ``国家安全，党建``), so a term of several runs finds only the articles where two of its
+runs follow each other. Punctuation (never in a token), a token character to ``ascii``."""
 NOTHING = '"\u3000"'
 """A MATCH expression that matches no row: FTS5 has no "match everything", and an ideographic
 space is never a token."""
@@ -78,12 +84,17 @@ def index_text(text: str | None) -> str:
     if not text:
         return ""
     parts: list[str] = []
+    last = ""
     for m in _RUN_RE.finditer(text):
         run = m.group()
         if m.lastgroup == "word":
-            parts.append(run.lower())
+            run = run.lower()
+            parts.append(run)
         else:
             parts.extend(map(operator.add, run, run[1:]))
+        if last:
+            parts.append(last + JOIN + run[0])
+        last = run[-1]
     parts.extend(_han_characters().intersection(text))
     return " ".join(parts)
 
@@ -174,13 +185,18 @@ def parse_query(query: str) -> tuple[list[list[str]], list[str]]:
 def term_tokens(term: str, column: str = "") -> list[str]:
     """Return the tokens an article must hold to contain ``term`` (marked for ``title``)."""
     toks: list[str] = []
+    last = ""
     for kind, run in _runs(term):
         if kind == "word":
-            toks.append(run.lower())
+            run = run.lower()
+            toks.append(run)
         elif len(run) == 1:
             toks.append(run)
         else:
             toks.extend(map(operator.add, run, run[1:]))
+        if last:
+            toks.append(last + JOIN + run[0])
+        last = run[-1]
     toks = list(dict.fromkeys(toks))
     return [TITLE_MARK + t for t in toks] if column == "title" else toks
 

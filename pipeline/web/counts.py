@@ -36,7 +36,7 @@ import re
 import sqlite3
 from array import array
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from datasette.database import QueryInterrupted
@@ -258,6 +258,11 @@ def _full_text_tables(conn: sqlite3.Connection) -> set[str]:
 
 COMPLETE_CAP = 100_000
 """Matches a search may have for its count and facets to be answered from its kept ids."""
+KEPT_IDS_TIME_LIMIT_MS = 60_000
+"""Time limit for finding a search's checked ids (the page's own statements keep theirs).
+Checking reads each candidate (~25-60 µs; ~1.5 s for 40,000 candidates at a million
+articles, alone); under load a process shares its core with many requests, and the ids,
+once found, serve this search's every request until the data changes."""
 KEPT_IDS = 4_000_000
 """Ids kept (8 bytes each) over all recent searches of a database, per process."""
 
@@ -298,7 +303,11 @@ class Matches:
         try:
             check = search.needs_check(query, column)
             rows = await self.original(
-                f"{search.matching_ids_sql('q', column, check)} limit {limit}", {"q": query}
+                f"{search.matching_ids_sql('q', column, check)} limit {limit}",
+                {"q": query},
+                # Checked ids serve every request for this search until the data changes
+                # (and requests waiting for them now): interrupting the work wastes it.
+                custom_time_limit=KEPT_IDS_TIME_LIMIT_MS if check else None,
             )
         finally:
             if self.asking.get(key) is asking:
@@ -372,8 +381,28 @@ ESTIMATE_CHECKS = 400
 share that passes scales the estimate (a few per cent of error, for a bounded cost)."""
 
 
-_ESTIMATES: OrderedDict[tuple, int] = OrderedDict()
+_KEPT: OrderedDict[tuple, Any] = OrderedDict()
 _VERSIONS: dict[str, Version] = {}
+
+
+async def kept(db: Any, key: tuple, compute: Callable[[], Awaitable[Any]]) -> Any:
+    """``await compute()`` for ``key`` on ``db``, kept (1,024 answers) until its data changes.
+
+    For answers that cost a statement or more and that every request would otherwise ask
+    again: a search's estimate, its plan's count.
+    """
+    if not db.path or db.is_memory:
+        return await compute()
+    version = _VERSIONS.setdefault(db.path, Version(db.path)).current()
+    full_key = (db.path, version, *key)
+    if full_key in _KEPT:
+        _KEPT.move_to_end(full_key)
+        return _KEPT[full_key]
+    answer = await compute()
+    _KEPT[full_key] = answer
+    while len(_KEPT) > 1024:
+        _KEPT.popitem(last=False)
+    return answer
 
 
 async def estimate_matches(db: Any, column: str, query: str) -> int:
@@ -382,19 +411,7 @@ async def estimate_matches(db: Any, column: str, query: str) -> int:
     FTS5 reads only the parts of each doclist inside an id window, so the cost is about 2%
     of an exact count; the estimate is kept until the data changes.
     """
-    key: tuple | None = None
-    if db.path and not db.is_memory:
-        version = _VERSIONS.setdefault(db.path, Version(db.path)).current()
-        key = (db.path, version, column, query)
-        if key in _ESTIMATES:
-            _ESTIMATES.move_to_end(key)
-            return _ESTIMATES[key]
-    estimate = await _estimate_matches(db, column, query)
-    if key is not None:
-        _ESTIMATES[key] = estimate
-        while len(_ESTIMATES) > 1024:
-            _ESTIMATES.popitem(last=False)
-    return estimate
+    return await kept(db, ("estimate", column, query), lambda: _estimate_matches(db, column, query))
 
 
 async def _estimate_matches(db: Any, column: str, query: str) -> int:

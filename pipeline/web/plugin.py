@@ -46,6 +46,7 @@ from typing import Any
 
 import yaml
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.filters import FilterArguments
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import asgi_static
@@ -187,7 +188,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
             name = f"dangjian_search_{i}"
             params[name] = query
             matches = search.matching_ids_sql(name, column, search.needs_check(query, column))
-            clause, n = await _plan(db, matches, name, query, config)
+            clause, n = await _plan(db, matches, name, query, column, config)
             if key == "_search" and request.args.get("_attachments"):
                 # Issue 15: also the articles whose attached files match (an index look-up).
                 attached = search.attachment_matches(name, search.needs_check(query))
@@ -221,7 +222,7 @@ def filters_from_request(request: Any, database: str, table: str, datasette: Any
 
 
 async def _plan(
-    db: Any, matches: str, name: str, query: str, config: dict[str, Any]
+    db: Any, matches: str, name: str, query: str, column: str, config: dict[str, Any]
 ) -> tuple[str, int]:
     """Return the WHERE clause for one search term, chosen by how many rows it matches.
 
@@ -233,7 +234,7 @@ async def _plan(
     """
     few = int(config.get("search_few_matches", FEW_MATCHES))
     many = await _many(db, config)
-    n = await _capped_count(db, matches, {name: query}, many + 1)
+    n = await _count(db, matches, name, query, column, many)
     if n <= few:
         return f"id in ({matches})", n
     if n <= many:
@@ -254,6 +255,45 @@ async def _many(db: Any, config: dict[str, Any]) -> int:
 
 async def _capped_count(db: Any, matches: str, params: dict[str, Any], cap: int) -> int:
     return (await db.execute(f"select count(*) from ({matches} limit {cap})", params)).first()[0]
+
+
+SHORTCUT_CANDIDATES = 20_000
+"""Index candidates above which a search that needs the check may skip its exact capped
+count: checking candidates one by one until ``many`` pass costs ~25-60 µs each."""
+SURELY_MANY = 2
+"""... when the sampled estimate (``counts.estimate_matches``) is above this many times
+``many``: the search is then planned as 'many' without counting."""
+
+
+async def _count(db: Any, matches: str, name: str, query: str, column: str, many: int) -> int:
+    """The matches of one search, counted up to ``many + 1`` (the plan's question).
+
+    A search whose candidates must be checked against the text and that surely matches
+    more than ``many`` articles (many candidates, and a sampled estimate of matches well
+    above ``many``) answers ``many + 1`` at once instead of checking ``many`` candidates.
+    """
+    if search.needs_check(query, column):
+        key = ("surely many", column, query, many)
+        if await counts.kept(db, key, lambda: _surely_many(db, query, column, many)):
+            return many + 1
+    return await _capped_count(db, matches, {name: query}, many + 1)
+
+
+async def _surely_many(db: Any, query: str, column: str, many: int) -> bool:
+    """Whether a search needing the check surely matches more than ``many`` articles
+    (kept until the data changes: the candidate count is an index read per request)."""
+    expression = search.match_expression(query, column)
+    cap = SHORTCUT_CANDIDATES + 1
+    candidates = (
+        await db.execute(
+            f"select count(*) from (select rowid from {search.FTS_TABLE} "
+            f"where {search.FTS_TABLE} match :e limit {cap})",
+            {"e": expression},
+        )
+    ).first()[0]
+    if candidates <= max(SHORTCUT_CANDIDATES, many):
+        return False
+    return await counts.estimate_matches(db, column, query) > SURELY_MANY * many
 
 
 @hookimpl
@@ -319,7 +359,12 @@ async def _lean_scope(datasette: Any, scope: dict, database: str) -> dict:
     for key, query in searches:
         column = "" if key == "_search" else key[len("_search_") :]
         matches = search.matching_ids_sql("q", column, search.needs_check(query, column))
-        n = await _capped_count(db, matches, {"q": query}, many + 1)
+        try:
+            n = await _count(db, matches, "q", query, column, many)
+        except QueryInterrupted:
+            # Too slow to count now: leave the page to Datasette, whose own statements run
+            # within their time limits (at worst a time-out page, never a server error).
+            return scope
         if n > many:
             extra = [("_nocount", "1")]
             if not any(k.startswith("_facet") for k in names):
