@@ -41,6 +41,7 @@ from typing import Any
 
 from datasette.database import QueryInterrupted
 from datasette.filters import Filters
+from datasette.utils import sqlite_timelimit
 
 from pipeline.store import search, summaries
 from pipeline.web.caching import Version
@@ -274,8 +275,8 @@ class Matches:
     counts, the rows, the count, each facet); with the ids kept, the index answers once.
     """
 
-    def __init__(self, db: Any, original: Any) -> None:
-        self.original = original
+    def __init__(self, db: Any) -> None:
+        self.db = db
         self.version = Version(db.path) if db.path and not db.is_memory else None
         self.entries: OrderedDict[tuple, tuple[array, bool, list[str]]] = OrderedDict()
         self.size = 0
@@ -301,19 +302,13 @@ class Matches:
         limit = cap if cap is not None else COMPLETE_CAP + 1
         asking = self.asking[key] = asyncio.get_running_loop().create_future()
         try:
-            check = search.needs_check(query, column)
-            rows = await self.original(
-                f"{search.matching_ids_sql('q', column, check)} limit {limit}",
-                {"q": query},
-                # Checked ids serve every request for this search until the data changes
-                # (and requests waiting for them now): interrupting the work wastes it.
-                custom_time_limit=KEPT_IDS_TIME_LIMIT_MS if check else None,
-            )
+            sql = f"{search.matching_ids_sql('q', column, search.needs_check(query, column))}"
+            rows = await self.db.execute_fn(_fetch_ids(f"{sql} limit {limit}", {"q": query}))
         finally:
             if self.asking.get(key) is asking:
                 del self.asking[key]
             asking.set_result(None)
-        ids = array("q", (row[0] for row in rows.rows))
+        ids = array("q", (row[0] for row in rows))
         entry = (ids, len(ids) < limit, [])
         if version is not None:
             self.entries[key] = entry
@@ -324,12 +319,32 @@ class Matches:
         return entry
 
 
+def _fetch_ids(sql: str, params: dict[str, Any]) -> Callable[[sqlite3.Connection], list]:
+    """A function for ``db.execute_fn`` that runs ``sql`` within ``KEPT_IDS_TIME_LIMIT_MS``.
+
+    Datasette's ``execute`` can only lower its ``sql_time_limit_ms``; the ids a search needs
+    checked serve every request for it until the data changes (and the requests waiting
+    for them now), so interrupting that work at the page's limit would only repeat it.
+    """
+
+    def fetch(conn: sqlite3.Connection) -> list:
+        with sqlite_timelimit(conn, KEPT_IDS_TIME_LIMIT_MS):
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if exc.args == ("interrupted",):
+                    raise QueryInterrupted(exc, sql, params) from exc
+                raise
+
+    return fetch
+
+
 def install(db: Any) -> None:
     """Answer ``db``'s table counts and facets from the summaries (once per Database)."""
     if getattr(db.execute, "dangjian_counts", False):
         return
     original = db.execute
-    matches = Matches(db, original)
+    matches = Matches(db)
 
     async def execute(sql: Any, params: Any = None, *args: Any, **kwargs: Any) -> Any:
         rewritten = rewrite(sql, params) if isinstance(sql, str) else None
