@@ -93,3 +93,26 @@ def test_a_search_too_slow_to_count_leaves_the_page_to_datasette(tmp_path, monke
     monkeypatch.setattr(plugin, "_count", interrupted)
     scope = {"type": "http", "path": "/news/articles", "query_string": "_search=主题教育".encode()}
     assert asyncio.run(plugin._lean_scope(ds, scope, "news")) is scope
+
+
+def test_every_form_of_the_search_clause_is_recognised_for_the_summaries():
+    """counts.py answers counts and facets from kept ids only for clauses it recognises:
+    the index alone, or the index with the check (``dangjian_found``), in all three plans."""
+    for query, column in [
+        ("党建", ""),
+        ("红色基因", ""),
+        ("红色基因", "title"),
+        ("党建", "text"),
+        ('"国家安全 党建"', ""),
+        ("湘组发〔2023〕5号", "title"),
+    ]:
+        check = search.needs_check(query, column)
+        sql = search.matching_ids_sql("p0", column, check)
+        assert ("dangjian_found" in sql) == check
+        for clause in (
+            f"id in ({sql})",
+            f"+id in ({sql})",
+            f"exists ({sql} and f.rowid = articles.id)",
+        ):
+            parsed = counts.parse_where(clause, {"p0": query})
+            assert parsed is not None and parsed.matches == [(column, query)], clause
