@@ -68,17 +68,18 @@ def _like(rows, terms_and, terms_or=(), terms_not=()):
     }
 
 
-def test_random_texts_match_exactly_the_substring_scan():
-    """Over a tiny alphabet almost every substring occurs: a strong check of exactness."""
-    rng = random.Random(5)
-    alphabet = "党建工作两个维护主题教育，。 "
+def _random_indexed_articles(
+    rng: random.Random, alphabet: str, n: int
+) -> tuple[list[tuple[int, str, str]], sqlite3.Connection]:
+    """``n`` articles of random title (0-8) and text (0-60) over ``alphabet``, stored and
+    indexed in memory as the schema has them (articles, and the candidate index)."""
     rows = [
         (
             i,
             "".join(rng.choices(alphabet, k=rng.randint(0, 8))),
             "".join(rng.choices(alphabet, k=rng.randint(0, 60))),
         )
-        for i in range(1, 400)
+        for i in range(1, n + 1)
     ]
     db = sqlite3.connect(":memory:")
     db.execute("create table articles (id integer primary key, title, doc_number, text)")
@@ -91,6 +92,14 @@ def test_random_texts_match_exactly_the_substring_scan():
         f"insert into {search.FTS_TABLE}(rowid, title, text) values (?, ?, ?)",
         list(search.index_rows(rows)),
     )
+    return rows, db
+
+
+def test_random_texts_match_exactly_the_substring_scan():
+    """Over a tiny alphabet almost every substring occurs: a strong check of exactness."""
+    rng = random.Random(5)
+    alphabet = "党建工作两个维护主题教育，。 "
+    rows, db = _random_indexed_articles(rng, alphabet, 399)
 
     def found(query):
         return set(search.search_ids(db, query))
@@ -341,26 +350,7 @@ def test_terms_with_words_and_punctuation_match_as_their_runs_read():
     """Mixed Han, words, digits and separators, per column: the index and check agree with a
     brute-force reading of the runs (what a phrase of tokens matched before issue 14)."""
     rng = random.Random(11)
-    alphabet = "党建工作两个维护，。 ab12Xi-"
-    rows = [
-        (
-            i,
-            "".join(rng.choices(alphabet, k=rng.randint(0, 8))),
-            "".join(rng.choices(alphabet, k=rng.randint(0, 60))),
-        )
-        for i in range(1, 500)
-    ]
-    db = sqlite3.connect(":memory:")
-    db.execute("create table articles (id integer primary key, title, doc_number, text)")
-    db.execute(
-        f"create virtual table {search.FTS_TABLE} using fts5("
-        "title, text, content='', tokenize='ascii', detail=none)"
-    )
-    db.executemany("insert into articles (id, title, text) values (?, ?, ?)", rows)
-    db.executemany(
-        f"insert into {search.FTS_TABLE}(rowid, title, text) values (?, ?, ?)",
-        list(search.index_rows(rows)),
-    )
+    rows, db = _random_indexed_articles(rng, "党建工作两个维护，。 ab12Xi-", 499)
     queries = ["ab", "AB", "xi", "a", "b1", "ab 党", "党-ab", "建ab", "ab12", "2ab", "维护，ab"]
     queries += ["工作 -ab", "党 OR 建工 -作", '"作 两个"', "作两 -两个维"]
     han = "党建工作两个维护"

@@ -12,52 +12,46 @@ from pipeline.web import counts
 
 
 def test_the_estimate_scales_the_candidates_by_the_share_that_passes_the_check(tmp_path):
-    path = tmp_path / "news.db"
-    store = Store(path)
-    store.save_sites([{"id": "s", "name": "示例", "start_urls": ["http://a/"]}])
-    # One article in four says 主题教育; one in four holds 主题 and 教育 apart (a candidate
-    # the check turns away); the rest hold neither.
-    bodies = ["开展主题教育。", "主题党日，教育引导。", "三会一课。", "落实制度。"]
-    for i in range(4000):
-        store.save_article(
-            {
-                "url": f"http://a/{i}.html",
-                "site_id": "s",
-                "title": f"第{i}号",
-                "text": bodies[i % 4],
-                "content_hash": f"h{i}",
-            }
-        )
-    store.db.conn.commit()
+    # One article in four says 主题教育; one in four holds 主题 and 教育 apart (not 题教);
+    # the rest hold neither.
+    store = _store_of_bodies(
+        tmp_path, ["开展主题教育。", "主题党日，教育引导。", "三会一课。", "落实制度。"]
+    )
     assert len(search.search_ids(store.db.conn, "主题教育")) == 1000
     store.close()
 
-    db = Datasette([str(path)]).get_database("news")
+    db = Datasette([str(store.path)]).get_database("news")
     candidates = asyncio.run(counts.estimate_matches(db, "", "主题"))  # exact: no check
     estimate = asyncio.run(counts.estimate_matches(db, "", "主题教育"))
     assert 1800 <= candidates <= 2200
     assert 800 <= estimate <= 1200
 
 
-def _database_with_candidates(tmp_path):
-    """4,000 articles: 1,000 say 主题教育, 1,000 hold its bigrams apart (candidates only)."""
-    path = tmp_path / "news.db"
-    store = Store(path)
+def _store_of_bodies(tmp_path, bodies: list[str]) -> Store:
+    """A committed database of 4,000 articles whose texts take ``bodies`` in turn."""
+    store = Store(tmp_path / "news.db")
     store.save_sites([{"id": "s", "name": "示例", "start_urls": ["http://a/"]}])
-    bodies = ["开展主题教育。", "主题党日，题教，教育。", "三会一课。", "落实制度。"]
     for i in range(4000):
         store.save_article(
             {
                 "url": f"http://a/{i}.html",
                 "site_id": "s",
                 "title": f"第{i}号",
-                "text": bodies[i % 4],
+                "text": bodies[i % len(bodies)],
                 "content_hash": f"h{i}",
             }
         )
     store.db.conn.commit()
+    return store
+
+
+def _database_with_candidates(tmp_path):
+    """4,000 articles: 1,000 say 主题教育, 1,000 hold its bigrams apart (candidates only)."""
+    store = _store_of_bodies(
+        tmp_path, ["开展主题教育。", "主题党日，题教，教育。", "三会一课。", "落实制度。"]
+    )
     store.close()
-    return Datasette([str(path)])
+    return Datasette([str(store.path)])
 
 
 def test_a_search_surely_many_is_planned_without_checking_its_candidates(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ from pipeline.dedupe import url_variants
 from pipeline.store import search
 
 FTS_TABLE = "attachments_fts"
+_INSERT = f"INSERT INTO {FTS_TABLE}(rowid, name, text) VALUES (?, ?, ?)"
 ATTACHMENT_ONLY = "attachment-only"
 """The ``articles.flags`` entry of a notice whose body is its attachments' text."""
 
@@ -29,10 +30,7 @@ ATTACHMENT_ONLY = "attachment-only"
 def _index(
     conn: sqlite3.Connection, attachment_id: int, name: str | None, text: str | None
 ) -> None:
-    conn.execute(
-        f"INSERT INTO {FTS_TABLE}(rowid, name, text) VALUES (?, ?, ?)",
-        [attachment_id, search.index_text(name), search.index_text(text)],
-    )
+    conn.execute(_INSERT, [attachment_id, search.index_text(name), search.index_text(text)])
 
 
 def _forget(
@@ -50,13 +48,11 @@ def rebuild_index(conn: sqlite3.Connection) -> int:
 
     In the caller's transaction (the ``attachments_search`` backfill)."""
     conn.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('delete-all')")
-    count = 0
-    for attachment_id, name, text in conn.execute(
-        "SELECT id, name, text FROM attachments ORDER BY id"
-    ).fetchall():
-        _index(conn, attachment_id, name, text)
-        count += 1
-    return count
+    rows = conn.execute("SELECT id, name, text FROM attachments ORDER BY id")  # streamed
+    conn.executemany(
+        _INSERT, ((i, search.index_text(name), search.index_text(text)) for i, name, text in rows)
+    )
+    return conn.execute("SELECT count(*) FROM attachments").fetchone()[0]
 
 
 def article_id_for(db: sqlite_utils.Database, article_url: str | None) -> int | None:

@@ -45,19 +45,14 @@ def index_article(
         # A contentless FTS5 table forgets a row only when given the exact tokens it indexed.
         db.execute(
             f"INSERT INTO {fts}({fts}, rowid, title, text) VALUES ('delete', ?, ?, ?)",
-            [
-                article_id,
-                search.title_index_text(search.indexed_title(old["title"], old.get("doc_number"))),
-                search.index_text(old["text"]),
-            ],
+            [article_id, *search.article_tokens(old["title"], old.get("doc_number"), old["text"])],
         )
         db.execute("DELETE FROM article_terms WHERE article_id = ?", [article_id])
     db.execute(
         f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)",
         [
             article_id,
-            search.title_index_text(search.indexed_title(new.get("title"), new.get("doc_number"))),
-            search.index_text(new.get("text")),
+            *search.article_tokens(new.get("title"), new.get("doc_number"), new.get("text")),
         ],
     )
     db.conn.execute(reindex.REGION_SQL, reindex.region_params(article_id, new))
@@ -201,7 +196,7 @@ class Store:
 
         Needed after the tokeniser or the term dictionary changes (issue 5). One transaction,
         so readers see the old index or the new one; the index is filled in bulk
-        (``search.bulk_index``) and merged once at the end. The summaries (``_counts``,
+        (``search.bulk_mode``) and merged once at the end. The summaries (``_counts``,
         ``article_counts``, ``term_counts``) are recomputed once, not row by row.
         """
         # A helper process reads committed rows only: not while the caller has writes pending.

@@ -102,10 +102,8 @@ def prepared(rows: list[tuple], sites: SiteRegions) -> Prepared:
     index_rows, region_rows, all_terms = [], [], []
     for row in rows:
         named = dict(zip(_KEYS, row, strict=True))
-        title = search.indexed_title(named["title"], named["doc_number"])
-        index_rows.append(
-            (row[0], search.title_index_text(title), search.index_text(named["text"]))
-        )
+        tokens = search.article_tokens(named["title"], named["doc_number"], named["text"])
+        index_rows.append((row[0], *tokens))
         if region_of(named, sites) != (named["level"], named["province"], named["city"]):
             region_rows.append(region_params(row[0], named))
         all_terms.extend(term_rows(row[0], named))

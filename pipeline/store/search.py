@@ -83,20 +83,31 @@ def index_text(text: str | None) -> str:
     """
     if not text:
         return ""
+    runs = ((m.lastgroup or "", m.group()) for m in _RUN_RE.finditer(text))
+    parts = _sequence_tokens(runs, single_characters=False)
+    parts.extend(_han_characters().intersection(text))  # every character, once
+    return " ".join(parts)
+
+
+def _sequence_tokens(runs: Iterable[tuple[str, str]], single_characters: bool) -> list[str]:
+    """The tokens of a sequence of runs: each word (lower-cased), each Han run's bigrams
+    (a one-character run: the character, if ``single_characters``), and the join of each
+    run to the next. For a query term, and for the text (:func:`index_text`, which adds
+    every character itself)."""
     parts: list[str] = []
     last = ""
-    for m in _RUN_RE.finditer(text):
-        run = m.group()
-        if m.lastgroup == "word":
+    for kind, run in runs:
+        if kind == "word":
             run = run.lower()
             parts.append(run)
-        else:
+        elif len(run) > 1:
             parts.extend(map(operator.add, run, run[1:]))
+        elif single_characters:
+            parts.append(run)
         if last:
             parts.append(last + JOIN + run[0])
         last = run[-1]
-    parts.extend(_han_characters().intersection(text))
-    return " ".join(parts)
+    return parts
 
 
 @lru_cache(maxsize=1)
@@ -133,13 +144,17 @@ def indexed_title(title: str | None, doc_number: str | None = None) -> str | Non
     return f"{title or ''}\n{doc_number}"
 
 
-def index_rows(rows: Iterable[tuple[int, str | None, str | None]]) -> Iterable[tuple]:
-    """Turn ``(id, title, text)`` rows into rows for ``INSERT INTO articles_fts``.
+def article_tokens(title: str | None, doc_number: str | None, text: str | None) -> tuple[str, str]:
+    """The index's ``(title, text)`` columns for an article: what every writer inserts, and
+    what a contentless table must be given again to forget the article."""
+    return title_index_text(indexed_title(title, doc_number)), index_text(text)
 
-    ``title`` is what :func:`indexed_title` returns (title and document number).
-    """
+
+def index_rows(rows: Iterable[tuple[int, str | None, str | None]]) -> Iterable[tuple]:
+    """Turn ``(id, title, text)`` rows (articles without a document number) into rows for
+    ``INSERT INTO articles_fts``."""
     for rowid, title, text in rows:
-        yield rowid, title_index_text(title), index_text(text)
+        yield rowid, *article_tokens(title, None, text)
 
 
 # -- queries ----------------------------------------------------------------------------------
@@ -184,20 +199,7 @@ def parse_query(query: str) -> tuple[list[list[str]], list[str]]:
 
 def term_tokens(term: str, column: str = "") -> list[str]:
     """Return the tokens an article must hold to contain ``term`` (marked for ``title``)."""
-    toks: list[str] = []
-    last = ""
-    for kind, run in _runs(term):
-        if kind == "word":
-            run = run.lower()
-            toks.append(run)
-        elif len(run) == 1:
-            toks.append(run)
-        else:
-            toks.extend(map(operator.add, run, run[1:]))
-        if last:
-            toks.append(last + JOIN + run[0])
-        last = run[-1]
-    toks = list(dict.fromkeys(toks))
+    toks = list(dict.fromkeys(_sequence_tokens(_runs(term), single_characters=True)))
     return [TITLE_MARK + t for t in toks] if column == "title" else toks
 
 
@@ -485,8 +487,8 @@ BULK_CACHE_KIB = 256 * 1024
 def bulk_mode(conn: sqlite3.Connection) -> Iterator[None]:
     """Within this block, writes to the index use the bulk settings (``BULK_CONFIG``, cache).
 
-    Use it inside one transaction around ``bulk_index`` calls, then ``optimize``: pending
-    tokens are kept across calls until the hash is full or the transaction commits. The
+    Use it inside one transaction around the inserts, then ``optimize``: pending tokens are
+    kept across statements until the hash is full or the transaction commits. The
     table's own settings are put back afterwards.
     """
     fts = FTS_TABLE
@@ -507,29 +509,6 @@ def bulk_mode(conn: sqlite3.Connection) -> Iterator[None]:
                 f"INSERT INTO {fts}({fts}, rank) VALUES (?, ?)", [key, before.get(key, default)]
             )
         conn.execute(f"PRAGMA cache_size = {cache_size}")
-
-
-def bulk_index(conn: sqlite3.Connection, rows: Iterable[tuple[int, str | None, str | None]]) -> int:
-    """Add many ``(id, title, text)`` rows to the index; return how many.
-
-    Call it inside ``bulk_mode`` and one transaction, then commit and ``optimize``, as
-    ``Store.rebuild_search_index`` does. Rows must not be in the index already: a contentless
-    table cannot replace a row, only forget it given its old tokens.
-
-    Args:
-        conn: a connection to a database with the ``articles_fts`` table.
-        rows: ``(id, title, text)`` tuples, best in ``id`` order (FTS5 appends doclists then).
-    """
-    count = 0
-
-    def counted() -> Iterator[tuple]:
-        nonlocal count
-        for row in index_rows(rows):
-            count += 1
-            yield row
-
-    conn.executemany(f"INSERT INTO {FTS_TABLE}(rowid, title, text) VALUES (?, ?, ?)", counted())
-    return count
 
 
 def optimize(conn: sqlite3.Connection) -> None:

@@ -302,7 +302,7 @@ class Matches:
         limit = cap if cap is not None else COMPLETE_CAP + 1
         asking = self.asking[key] = asyncio.get_running_loop().create_future()
         try:
-            sql = f"{search.matching_ids_sql('q', column, search.needs_check(query, column))}"
+            sql = search.matching_ids_sql("q", column, search.needs_check(query, column))
             rows = await self.db.execute_fn(_fetch_ids(f"{sql} limit {limit}", {"q": query}))
         finally:
             if self.asking.get(key) is asking:
