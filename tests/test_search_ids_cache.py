@@ -33,7 +33,7 @@ def test_concurrent_askers_of_one_search_all_get_answers():
         return fn(Connection())
 
     async def main() -> list:
-        db = SimpleNamespace(path=None, is_memory=True, execute_fn=execute_fn)
+        db = SimpleNamespace(path=None, is_memory=True, memory_name=None, execute_fn=execute_fn)
         matches = Matches(db)
         caps = [random.choice([None, 5, 50, 101, 1000]) for _ in range(300)]
 
@@ -69,3 +69,38 @@ def test_finding_checked_ids_has_its_own_time_limit(monkeypatch):
         counts._fetch_ids(endless + " limit 100000000", {})(conn)
     monkeypatch.setattr(counts, "KEPT_IDS_TIME_LIMIT_MS", 10_000)
     assert len(counts._fetch_ids(endless + " limit 1000", {})(conn)) == 1000
+
+
+def test_checked_ids_are_found_off_the_event_loop(tmp_path):
+    """With ``num_sql_threads: 0`` (datasette.yaml) pages run their statements on the event
+    loop; finding a search's checked ids, which can take seconds, runs in the plugin's own
+    thread, so other requests are answered meanwhile."""
+    import sqlite3
+    import time
+
+    from datasette.app import Datasette
+    from datasette.database import Database
+
+    from pipeline.web.counts import Lane
+
+    path = tmp_path / "news.db"
+    sqlite3.connect(path).execute("create table t (x)").connection.close()
+    ds = Datasette([], settings={"num_sql_threads": 0})
+    db = ds.add_database(Database(ds, path=str(path), is_mutable=True), name="news")
+    finished = []
+
+    def slow_ids(conn: sqlite3.Connection) -> list:
+        time.sleep(1)  # stands in for checking tens of thousands of candidates
+        finished.append("ids")
+        return conn.execute("select dangjian_found('党建', '', '党建', '', '')").fetchall()
+
+    async def main() -> list:
+        lane = Lane(db)
+        ids = asyncio.create_task(lane.run(slow_ids))
+        await asyncio.sleep(0.05)
+        await db.execute("select count(*) from t")  # another request's statement
+        finished.append("page")
+        return await ids
+
+    assert asyncio.run(main()) == [(1,)]  # the lane's connection has the functions
+    assert finished == ["page", "ids"]

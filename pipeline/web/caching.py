@@ -125,7 +125,9 @@ def _database(datasette: Any, path: str, is_ours: Any) -> Any:
     first = rest.split("/", 1)[0]
     if not first or first.startswith("-"):
         return None
-    route = tilde_decode(first if "/" in rest else first.split(".", 1)[0])
+    route = first if "/" in rest else first.split(".", 1)[0]
+    if "~" in route or "+" in route:  # tilde_decode costs a random token per call
+        route = tilde_decode(route)
     try:
         db = datasette.get_database(route=route)
     except KeyError:

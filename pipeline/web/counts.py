@@ -37,6 +37,7 @@ import sqlite3
 from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from datasette.database import QueryInterrupted
@@ -282,6 +283,7 @@ class Matches:
         self.size = 0
         self.seen: Any = None
         self.asking: dict[tuple, asyncio.Future] = {}
+        self.lane = Lane(db)
 
     async def ids(self, column: str, query: Any, cap: int | None) -> tuple[array, bool, list[str]]:
         """The matching ids (at most ``cap``, or ``COMPLETE_CAP + 1``), whether that is all,
@@ -303,7 +305,7 @@ class Matches:
         asking = self.asking[key] = asyncio.get_running_loop().create_future()
         try:
             sql = search.matching_ids_sql("q", column, search.needs_check(query, column))
-            rows = await self.db.execute_fn(_fetch_ids(f"{sql} limit {limit}", {"q": query}))
+            rows = await self.lane.run(_fetch_ids(f"{sql} limit {limit}", {"q": query}))
         finally:
             if self.asking.get(key) is asking:
                 del self.asking[key]
@@ -317,6 +319,41 @@ class Matches:
                 _, (old, _, _) = self.entries.popitem(last=False)
                 self.size -= len(old)
         return entry
+
+
+class Lane:
+    """A thread of its own, with its own read-only connection, for statements of seconds.
+
+    ``datasette.yaml`` sets ``num_sql_threads: 0``: a page's statements run on the event
+    loop, one request after another, instead of each statement queueing again behind every
+    other request's in a thread pool (a table page runs ~40 statements, so under load it
+    waited ~40 times). Finding a search's checked ids can take seconds at a million
+    articles; run on the loop it would stop the whole process, so it runs here, and the
+    loop keeps serving the other requests meanwhile (the check's Python function shares
+    the GIL, so they go slower, not stop). One thread: the ids are kept and shared, so
+    two such searches at once take turns.
+    """
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.executor: ThreadPoolExecutor | None = None
+        self.conn: sqlite3.Connection | None = None
+
+    async def run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        """``fn(connection)`` in the lane's thread (or Datasette's way, for a private
+        in-memory database, which another connection would not see)."""
+        if self.db.is_memory and not self.db.memory_name:
+            return await self.db.execute_fn(fn)
+        if self.executor is None:
+            self.executor = ThreadPoolExecutor(1, thread_name_prefix="dangjian-ids")
+
+        def in_thread() -> Any:
+            if self.conn is None:
+                self.conn = self.db.connect()
+                search.register_functions(self.conn)
+            return fn(self.conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, in_thread)
 
 
 def _fetch_ids(sql: str, params: dict[str, Any]) -> Callable[[sqlite3.Connection], list]:

@@ -92,6 +92,8 @@ def is_news_database(conn: sqlite3.Connection) -> bool:
 
 # Per Datasette instance: database name -> whether it is ours (see _is_ours).
 _OURS: weakref.WeakKeyDictionary[Any, dict[str, bool]] = weakref.WeakKeyDictionary()
+# Per Datasette instance: database name -> our metadata block for it (see get_metadata).
+_BLOCKS: weakref.WeakKeyDictionary[Any, dict[str, dict]] = weakref.WeakKeyDictionary()
 
 
 def _is_ours(datasette: Any, database: str | None) -> bool:
@@ -143,9 +145,15 @@ def get_metadata(datasette: Any, key: str | None, database: str | None, table: A
     ours = [name for name in names if _is_ours(datasette, name)]
     if not ours:
         return None
-    # A fresh copy each time: Datasette merges the local metadata into what we return.
-    text = _database_metadata_json()
-    return {"databases": {name: json.loads(text) for name in ours}}
+    # One parsed copy per Datasette instance and database, not one per call: Datasette asks
+    # for metadata dozens of times a page, and parsing it each time was ~8% of a busy
+    # server's CPU. Datasette merges the local metadata into what we return, in place; that
+    # merge gives the same result every time, so the kept copy stays what the merge makes it.
+    blocks = _BLOCKS.setdefault(datasette, {})
+    for name in ours:
+        if name not in blocks:
+            blocks[name] = json.loads(_database_metadata_json())
+    return {"databases": {name: blocks[name] for name in ours}}
 
 
 @hookimpl(trylast=True)
