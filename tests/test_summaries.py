@@ -299,3 +299,48 @@ def test_reprint_pairs_follow_reprints_and_their_originals(store):
         assert_exact(store)
         pairs_seen.append(conn.execute("select count(*) from reprint_pairs").fetchone()[0])
     assert max(pairs_seen) >= 2 and pairs_seen[-1] == 0
+
+
+def schema_of(conn: sqlite3.Connection, table: str) -> list[tuple]:
+    return conn.execute(
+        "select type, name, sql from sqlite_master where tbl_name = ? order by type, name",
+        (table,),
+    ).fetchall()
+
+
+def test_a_reindex_keeps_the_term_table_s_index_and_triggers(store):
+    """The reindex refills article_terms without its index and triggers (fast bulk insert),
+    then creates them again: same schema, the term index used, later writes still counted."""
+    store.save_article(article("http://hz.example/1.html", TEXT))
+    before = schema_of(store.db.conn, "article_terms")
+    assert any(kind == "trigger" for kind, _, _ in before)
+    store.rebuild_search_index()
+    assert schema_of(store.db.conn, "article_terms") == before
+    plan = store.db.execute(
+        "explain query plan select article_id from article_terms where term = '党建'"
+    ).fetchall()
+    assert "idx_article_terms_term_article_id" in str(plan)
+    assert_exact(store)
+    store.save_article(article("http://nj.example/2.html", TEXT + "巡察。", "nj"))
+    assert_exact(store)
+
+
+def test_a_reindex_failing_mid_way_leaves_the_term_table_whole(store, monkeypatch):
+    from pipeline.store import reindex
+
+    store.save_article(article("http://hz.example/1.html", TEXT))
+    before = schema_of(store.db.conn, "article_terms")
+    rows = store.db.execute("select * from article_terms order by 1, 2").fetchall()
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("killed after the index and triggers were dropped")
+        yield
+
+    monkeypatch.setattr(reindex, "prepared_batches", crash)
+    with pytest.raises(RuntimeError):
+        store.rebuild_search_index()
+    assert schema_of(store.db.conn, "article_terms") == before
+    assert store.db.execute("select * from article_terms order by 1, 2").fetchall() == rows
+    monkeypatch.undo()
+    store.save_article(article("http://nj.example/2.html", TEXT + "巡察。", "nj"))
+    assert_exact(store)

@@ -221,9 +221,8 @@ class Store:
         """
         fts = search.FTS_TABLE
         conn = self.db.conn
-        conn.execute("DELETE FROM article_terms")
         count = 0
-        with search.bulk_mode(conn):
+        with search.bulk_mode(conn), reindex.emptied_for_bulk_insert(conn, "article_terms"):
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
             path = self.path if helper else None
             for index_rows, region_rows, term_rows in reindex.prepared_batches(conn, path):
