@@ -58,6 +58,15 @@ def make_datasette(
     metadata = (
         yaml.safe_load(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
     )
+    packaged = yaml.safe_load(METADATA.read_text(encoding="utf-8")) or {}
+    databases = metadata.get("databases") or {}
+    if databases.get(DATABASE_NAME) == (packaged.get("databases") or {}).get(DATABASE_NAME):
+        # The plugin supplies this block already (get_metadata); given twice, Datasette merges
+        # and deep-copies both on every metadata lookup and permission check.
+        others = {k: v for k, v in databases.items() if k != DATABASE_NAME}
+        metadata = {k: v for k, v in metadata.items() if k != "databases"}
+        if others:
+            metadata["databases"] = others
     # The URLs say /news whatever the file is called (tests and docs use /news/articles).
     profile = {**load_settings(), **(load_settings(PUBLIC_CONFIG) if public else {})}
     ds = Datasette([], metadata=metadata, settings={**profile, **(settings or {})})
