@@ -234,3 +234,33 @@ def test_a_database_without_our_schema_is_left_alone(tiny_and_other_url):
     assert "/-/dangjian/articles.js" not in get(f"{tiny_and_other_url}/other/articles")[1]
     metadata = get_json(f"{tiny_and_other_url}/-/metadata.json")
     assert set(metadata["databases"]) == {"party"}
+
+
+def test_dangjian_serve_applies_an_own_metadata_file_over_the_packaged_block(tmp_path):
+    """``dangjian serve`` gives Datasette the news block once (the plugin's) when its metadata
+    file is the packaged one; a user's file that changes the block still wins."""
+    import asyncio
+
+    from dangjian.serve import make_datasette
+    from pipeline.store import Store
+
+    db = tmp_path / "news.db"
+    Store(db).close()
+    metadata = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    metadata["databases"]["news"]["tables"]["articles"]["description"] = "Our own words."
+    own = tmp_path / "own.yml"
+    own.write_text(yaml.safe_dump(metadata, allow_unicode=True), encoding="utf-8")
+
+    async def description_and_queries(metadata_path: Path | None) -> tuple[str, list[str]]:
+        ds = make_datasette(db, metadata_path)
+        await ds.invoke_startup()
+        page = (await ds.client.get("/news/articles?_size=1")).text
+        description = "Our own words." if "Our own words." in page else "One row per article"
+        assert description in page
+        queries = (await ds.client.get("/news.json")).json()["queries"]
+        return description, sorted(q["name"] for q in queries)
+
+    packaged = asyncio.run(description_and_queries(None))
+    assert packaged[0] == "One row per article"
+    assert "site_health" in packaged[1]
+    assert asyncio.run(description_and_queries(own)) == ("Our own words.", packaged[1])
