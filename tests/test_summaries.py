@@ -344,3 +344,17 @@ def test_a_reindex_failing_mid_way_leaves_the_term_table_whole(store, monkeypatc
     monkeypatch.undo()
     store.save_article(article("http://nj.example/2.html", TEXT + "巡察。", "nj"))
     assert_exact(store)
+
+
+@pytest.mark.parametrize("column", ["province", "city", "site_id"])
+def test_a_filtered_page_s_count_and_facets_read_only_the_filter_s_summary_rows(store, column):
+    """``?province=…`` (or city, site): the count and the four default facets read an index
+    led by that column (0009), not every row of ``article_counts``."""
+    conn = store.db.conn
+    statements = [summaries.count_sql([(column, "x")])] + [
+        summaries.facet_sql(facet, [(column, "x")], 31)
+        for facet in ("site_id", "province", "published_month", "reprint")
+    ]
+    for sql, params in statements:
+        plan = " ".join(r[3] for r in conn.execute("explain query plan " + sql, params))
+        assert f"COVERING INDEX idx_article_counts_{column} ({column}=?" in plan, plan

@@ -897,3 +897,22 @@ def _candidate_index(db: sqlite_utils.Database) -> None:
         "strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE EXISTS (SELECT 1 FROM attachments)",
     ):
         db.execute(sql)
+
+
+@migrations(name="0009_article_counts_by_region_and_site")
+def _article_counts_by_region_and_site(db: sqlite_utils.Database) -> None:
+    """Index ``article_counts`` by province, city and site, covering the default facets.
+
+    A filtered articles page (``?province=浙江省``) asks for its count and four facets; the
+    only index led with the month, so each read all ~50,000 rows of the summary at a million
+    articles (~50 ms a page). These answer from the filter's rows alone (issue 14).
+    """
+    for sql in (
+        'CREATE INDEX IF NOT EXISTS "idx_article_counts_province" ON "article_counts" '
+        '("province", "site_id", "published_month", "reprint", "articles")',
+        'CREATE INDEX IF NOT EXISTS "idx_article_counts_city" ON "article_counts" '
+        '("city", "site_id", "province", "published_month", "reprint", "articles")',
+        'CREATE INDEX IF NOT EXISTS "idx_article_counts_site_id" ON "article_counts" '
+        '("site_id", "province", "published_month", "reprint", "articles")',
+    ):
+        db.execute(sql)
