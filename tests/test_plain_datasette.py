@@ -264,3 +264,27 @@ def test_dangjian_serve_applies_an_own_metadata_file_over_the_packaged_block(tmp
     assert packaged[0] == "One row per article"
     assert "site_health" in packaged[1]
     assert asyncio.run(description_and_queries(own)) == ("Our own words.", packaged[1])
+
+
+def test_served_connections_get_the_configured_page_cache(tmp_path):
+    import asyncio
+
+    from dangjian.serve import make_datasette
+    from pipeline.store import Store
+    from pipeline.web.plugin import PAGE_CACHE_MB
+
+    db = tmp_path / "news.db"
+    Store(db).close()
+    metadata = yaml.safe_load((ROOT / "metadata.yml").read_text(encoding="utf-8"))
+    own = tmp_path / "own.yml"
+
+    async def cache_size(metadata_path: Path | None) -> int:
+        ds = make_datasette(db, metadata_path)
+        await ds.invoke_startup()
+        news = ds.get_database("news")
+        return await news.execute_fn(lambda conn: conn.execute("pragma cache_size").fetchone()[0])
+
+    assert asyncio.run(cache_size(None)) == -PAGE_CACHE_MB * 1024
+    metadata["plugins"] = {"dangjian": {"page_cache_mb": 8}}
+    own.write_text(yaml.safe_dump(metadata, allow_unicode=True), encoding="utf-8")
+    assert asyncio.run(cache_size(own)) == -8 * 1024

@@ -160,9 +160,16 @@ def get_metadata(datasette: Any, key: str | None, database: str | None, table: A
     return {"databases": {name: blocks[name] for name in ours}}
 
 
+PAGE_CACHE_MB = 256
+"""SQLite's page cache per connection to our databases (``page_cache_mb``; SQLite's default
+is 2 MiB). At a million articles a page probes indexes of hundreds of MiB; pages kept here
+are not read again through the operating system (a probe cost 15-25 µs, not 3-5)."""
+
+
 @hookimpl(trylast=True)
-def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
-    """Register the search SQL functions on connections to databases with our schema.
+def prepare_connection(conn: sqlite3.Connection, database: str, datasette: Any) -> None:
+    """Register the search SQL functions on connections to databases with our schema, and
+    give them a larger page cache (``PAGE_CACHE_MB``, plugin setting ``page_cache_mb``).
 
     ``trylast`` so this runs after Datasette's own ``prepare_connection`` and our
     ``escape_fts`` replaces its stock one (which quotes each word as a phrase of one token).
@@ -171,6 +178,9 @@ def prepare_connection(conn: sqlite3.Connection, database: str) -> None:
         return
     search.register_functions(conn)
     conn.create_function("escape_fts", 1, _match, deterministic=True)
+    config = datasette.plugin_config("dangjian", database=database) or {}
+    megabytes = int(config.get("page_cache_mb", PAGE_CACHE_MB))
+    conn.execute(f"PRAGMA cache_size = -{megabytes * 1024}")
 
 
 @hookimpl(trylast=True)
