@@ -309,8 +309,8 @@ def schema_of(conn: sqlite3.Connection, table: str) -> list[tuple]:
 
 
 def test_a_reindex_keeps_the_term_table_s_index_and_triggers(store):
-    """The reindex refills article_terms without its index and triggers (fast bulk insert),
-    then creates them again: same schema, the term index used, later writes still counted."""
+    """After a reindex (which pauses the summary triggers) article_terms has the same schema,
+    its term index is used and later writes are still counted."""
     store.save_article(article("http://hz.example/1.html", TEXT))
     before = schema_of(store.db.conn, "article_terms")
     assert any(kind == "trigger" for kind, _, _ in before)
@@ -333,7 +333,7 @@ def test_a_reindex_failing_mid_way_leaves_the_term_table_whole(store, monkeypatc
     rows = store.db.execute("select * from article_terms order by 1, 2").fetchall()
 
     def crash(*args, **kwargs):
-        raise RuntimeError("killed after the index and triggers were dropped")
+        raise RuntimeError("killed after the old term rows were deleted")
         yield
 
     monkeypatch.setattr(reindex, "prepared_batches", crash)

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -57,30 +56,6 @@ _SELECT = (
 _KEYS = ("id", "title", "text", "site_id", "site_code", "doc_number", "level", "province", "city")
 SiteRegions = dict[str, tuple[str | None, str | None, str | None]]
 """Site id -> its registry region ``(level, province, city)``."""
-
-
-@contextmanager
-def emptied_for_bulk_insert(conn: sqlite3.Connection, table: str) -> Iterator[None]:
-    """Empty ``table`` and let the block refill it without its indexes and triggers, which
-    are created again (from their own SQL in ``sqlite_master``) when the block succeeds.
-
-    For ``article_terms``, millions of rows: its triggers make ``DELETE`` visit row by row
-    (SQLite truncates only a table without triggers), and one ``CREATE INDEX`` over the
-    filled table sorts once instead of inserting each row's term into the index in random
-    order. Within the caller's transaction: if the block fails, the rollback restores all.
-    """
-    schema = conn.execute(
-        "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? "
-        "AND type IN ('index', 'trigger') AND sql IS NOT NULL "
-        "ORDER BY type = 'trigger', name",
-        (table,),
-    ).fetchall()
-    for kind, name, _ in schema:
-        conn.execute(f'DROP {kind.upper()} "{name}"')
-    conn.execute(f'DELETE FROM "{table}"')
-    yield
-    for _, _, sql in schema:
-        conn.execute(sql)
 
 
 def site_regions(conn: sqlite3.Connection) -> SiteRegions:
