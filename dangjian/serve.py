@@ -58,12 +58,11 @@ def make_datasette(
     metadata = (
         yaml.safe_load(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
     )
-    packaged = yaml.safe_load(METADATA.read_text(encoding="utf-8")) or {}
-    databases = metadata.get("databases") or {}
-    if databases.get(DATABASE_NAME) == (packaged.get("databases") or {}).get(DATABASE_NAME):
-        # The plugin supplies this block already (get_metadata); given twice, Datasette merges
-        # and deep-copies both on every metadata lookup and permission check.
-        others = {k: v for k, v in databases.items() if k != DATABASE_NAME}
+    if metadata_path.resolve() == METADATA.resolve():
+        # The plugin supplies this file's news block already (get_metadata); given twice,
+        # Datasette merges and deep-copies both on every metadata lookup and permission check.
+        # A file of the user's own is given whole: its block wins over the plugin's.
+        others = {k: v for k, v in (metadata.get("databases") or {}).items() if k != DATABASE_NAME}
         metadata = {k: v for k, v in metadata.items() if k != "databases"}
         if others:
             metadata["databases"] = others
