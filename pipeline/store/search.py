@@ -46,6 +46,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from pipeline.store import index_tokens
+
 FTS_TABLE = "articles_fts"
 """The search index: rowid = ``articles.id``; columns ``title`` and ``text`` hold tokens."""
 INDEXED_COLUMNS = ("title", "text")
@@ -62,10 +64,8 @@ NOTHING = '"\u3000"'
 """A MATCH expression that matches no row: FTS5 has no "match everything", and an ideographic
 space is never a token."""
 
-# Han ideographs: the CJK Unified Ideographs block, extensions A-F and the compatibility block.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
-_WORD_CHAR = rf"(?:(?![{_HAN}])[^\W_])"
-_RUN_RE = re.compile(rf"(?P<han>[{_HAN}]+)|(?P<word>{_WORD_CHAR}+)")
+_WORD_CHAR = index_tokens.WORD_CHAR
+_RUN_RE = index_tokens.RUN_RE
 _QUERY_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
@@ -76,17 +76,15 @@ def _runs(text: str) -> list[tuple[str, str]]:
 def index_text(text: str | None) -> str:
     """Return ``text`` as the space-separated token string stored in the index.
 
-    Han bigrams in order, words (lower-cased), then each Han character the text contains,
-    once, in no particular order (the index keeps no positions). Bulk builds call it for
-    every article, so it is written for speed: ``map(operator.add, ...)`` pairs a run's
-    characters in C, and the characters come from a set intersection, also in C.
+    Han bigrams, words (lower-cased), the joins of runs that follow each other, and each Han
+    character the text contains, once, in no particular order (the index keeps no
+    positions). Bulk builds call it for every article, so it works on arrays of code points
+    (:mod:`pipeline.store.index_tokens`); :func:`_sequence_tokens` gives the same tokens for
+    a query term.
     """
     if not text:
         return ""
-    runs = ((m.lastgroup or "", m.group()) for m in _RUN_RE.finditer(text))
-    parts = _sequence_tokens(runs, single_characters=False)
-    parts.extend(_han_characters().intersection(text))  # every character, once
-    return " ".join(parts)
+    return index_tokens.index_text(text, JOIN)
 
 
 def _sequence_tokens(runs: Iterable[tuple[str, str]], single_characters: bool) -> list[str]:
@@ -108,14 +106,6 @@ def _sequence_tokens(runs: Iterable[tuple[str, str]], single_characters: bool) -
             parts.append(last + JOIN + run[0])
         last = run[-1]
     return parts
-
-
-@lru_cache(maxsize=1)
-def _han_characters() -> frozenset[str]:
-    """Every character of ``_HAN``'s ranges (about 92,000; built once, on first use)."""
-    return frozenset(
-        chr(c) for low, high in re.findall(r"(.)-(.)", _HAN) for c in range(ord(low), ord(high) + 1)
-    )
 
 
 def tokens(text: str | None) -> list[str]:
