@@ -253,18 +253,24 @@ def test_region_from_site_code_fills_what_the_registry_leaves_out(tmp_path):
     store.close()
 
 
-@pytest.mark.parametrize("helper", [False, True], ids=["in-process", "helper-process"])
-def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path, monkeypatch, helper):
+@pytest.mark.parametrize(
+    "mode", ["in-process", "helper-process", "own-process"], ids=lambda mode: mode
+)
+def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path, monkeypatch, mode):
     """``Store.rebuild_search_index`` (bulk settings, batches) equals indexing one by one,
-    whether this process prepares the batches or a helper process does (large databases)."""
+    whether this process prepares the batches, a helper process does, or the whole rebuild
+    runs in a process of its own that asks for huge pages (large databases)."""
     from pipeline.store import reindex
 
-    monkeypatch.setattr(reindex, "HELPER_MIN_ARTICLES", 0 if helper else 10**9)
+    monkeypatch.delenv("GLIBC_TUNABLES", raising=False)
+    monkeypatch.setattr(reindex.sys, "platform", "linux")
+    monkeypatch.setattr(reindex, "HELPER_MIN_ARTICLES", 0 if mode == "helper-process" else 10**9)
+    monkeypatch.setattr(reindex, "OWN_PROCESS_MIN_ARTICLES", 0 if mode == "own-process" else 10**9)
     monkeypatch.setattr(reindex, "BATCH", 64)  # several batches through the pipe
     started = []
     popen = reindex.subprocess.Popen
     monkeypatch.setattr(
-        reindex.subprocess, "Popen", lambda *a, **k: started.append(a) or popen(*a, **k)
+        reindex.subprocess, "Popen", lambda *a, **k: started.append((a, k)) or popen(*a, **k)
     )
     rng = random.Random(7)
     alphabet = "党建工作两个维护主题教育三会一课模范机关，。"
@@ -313,7 +319,11 @@ def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path, monke
     before = snapshot()
     assert all(before[0].values()) and before[1]
     assert store.rebuild_search_index() == 300
-    assert len(started) == (1 if helper else 0)
+    assert len(started) == (0 if mode == "in-process" else 1)
+    if mode == "own-process":
+        args, kwargs = started[0]
+        assert "_rebuild" in args[0][2] and args[0][3] == str(store.path)
+        assert kwargs["env"]["GLIBC_TUNABLES"] == "glibc.malloc.hugetlb=1"
     assert snapshot() == before
     fts = search.FTS_TABLE
     store.db.execute(f"insert into {fts}({fts}, rank) values ('integrity-check', 0)")
@@ -388,6 +398,42 @@ def test_a_failing_reindex_helper_is_a_clear_error(tmp_path, monkeypatch):
     conn.execute("create table articles (id integer primary key)")
     with pytest.raises(StoreError, match="reindex helper stopped.*unable to open"):
         list(reindex.prepared_batches(conn, tmp_path / "missing.db"))
+
+
+def test_a_failing_reindex_process_is_a_clear_error(tmp_path):
+    from pipeline.errors import StoreError
+    from pipeline.store import reindex
+
+    junk = tmp_path / "news.db"
+    junk.write_bytes(b"not sqlite" * 1000)
+    with pytest.raises(StoreError, match="reindex process stopped.*not a database"):
+        reindex.rebuild_in_own_process(junk)
+
+
+def test_only_a_large_committed_database_file_is_rebuilt_in_its_own_process(monkeypatch):
+    from pipeline.store import reindex
+
+    monkeypatch.setattr(reindex.sys, "platform", "linux")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")
+    monkeypatch.setattr(reindex, "OWN_PROCESS_MIN_ARTICLES", 2)
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("create table articles (id integer primary key)")
+    conn.execute("insert into articles values (1)")
+    assert not reindex.wants_own_process(conn, "news.db")  # small
+    conn.execute("insert into articles values (2)")
+    assert reindex.wants_own_process(conn, "news.db")
+    assert not reindex.wants_own_process(conn, ":memory:")
+    conn.execute("begin")
+    assert not reindex.wants_own_process(conn, "news.db")  # the other process could not see
+    conn.execute("rollback")
+    # Other tunables are kept; the process that was started with huge pages does the work.
+    env = reindex.own_process_environment()
+    assert env["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
+    monkeypatch.setenv("GLIBC_TUNABLES", env["GLIBC_TUNABLES"])
+    assert not reindex.wants_own_process(conn, "news.db")
+    monkeypatch.setattr(reindex.sys, "platform", "darwin")
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    assert not reindex.wants_own_process(conn, "news.db")
 
 
 def test_reindex_computes_regions_as_the_sql_does_and_rewrites_only_wrong_ones(tmp_path):

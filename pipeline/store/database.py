@@ -197,8 +197,11 @@ class Store:
         Needed after the tokeniser or the term dictionary changes (issue 5). One transaction,
         so readers see the old index or the new one; the index is filled in bulk
         (``search.bulk_mode``) and merged once at the end. The summaries (``_counts``,
-        ``article_counts``, ``term_counts``) are recomputed once, not row by row.
+        ``article_counts``, ``term_counts``) are recomputed once, not row by row. A large
+        database is rebuilt by a process of its own (``reindex.wants_own_process``).
         """
+        if reindex.wants_own_process(self.db.conn, self.path):
+            return reindex.rebuild_in_own_process(self.path)
         # A helper process reads committed rows only: not while the caller has writes pending.
         helper = not self.db.conn.in_transaction
         try:

@@ -11,6 +11,7 @@ state, which the writer's open transaction does not change in the columns read h
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import queue
 import sqlite3
@@ -22,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pipeline.errors import StoreError
+from pipeline.errors import DiskFullError, StoreError
 from pipeline.store import regions, search, terms
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,13 @@ AHEAD = 2
 """Prepared batches the writer may have waiting (each ~2,000 articles' tokens, tens of MB)."""
 HELPER_MIN_ARTICLES = 20_000
 """Below this many articles a helper process costs more (its start, ~1 s) than it saves."""
+
+OWN_PROCESS_MIN_ARTICLES = 20_000
+"""From this many articles ``dangjian reindex`` rebuilds in a process of its own that asks
+for huge pages (:func:`rebuild_in_own_process`)."""
+HUGE_PAGES = "glibc.malloc.hugetlb=1"
+"""The glibc tunable that makes ``malloc`` ask the kernel for transparent huge pages."""
+_DISK_FULL_EXIT = 3
 
 Prepared = tuple[list[tuple], list[list[Any]], list[tuple[int, str, int]]]
 """Index rows ``(id, title tokens, text tokens)``, ``REGION_SQL`` parameters, term rows."""
@@ -211,3 +219,75 @@ def _read(stream: BinaryIO, batches: queue.Queue[Any]) -> None:
         batches.put(None)
     except BaseException as exc:  # handed to the writer, which raises it
         batches.put(exc)
+
+
+def wants_own_process(conn: sqlite3.Connection, path: Path | str | None) -> bool:
+    """True when a rebuild of ``path`` should run in a process of its own with huge pages.
+
+    FTS5 keeps the pending index in a hash table of a few hundred MB and looks every token
+    up in it; with 4 KiB pages nearly each look-up misses the TLB too. glibc's ``malloc``
+    asks for huge pages only when told at start-up (``GLIBC_TUNABLES``), so a large rebuild
+    starts a process that is told. Measured at 100,000 articles: docs/benchmarks-search.md.
+    Not for an in-memory database, a small one, a caller with writes pending (the other
+    process could not see them), or a process that was already told (that is the one).
+    """
+    if path is None or str(path) == ":memory:" or conn.in_transaction:
+        return False
+    if not sys.platform.startswith("linux") or HUGE_PAGES in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    newest = conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+    return newest >= OWN_PROCESS_MIN_ARTICLES
+
+
+def own_process_environment() -> dict[str, str]:
+    """This process's environment with ``HUGE_PAGES`` added to ``GLIBC_TUNABLES``."""
+    env = dict(os.environ)
+    tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+    env["GLIBC_TUNABLES"] = ":".join([*tunables, HUGE_PAGES])
+    return env
+
+
+_REBUILD = "import sys; from pipeline.store import reindex; reindex._rebuild(sys.argv[1])"
+
+
+def rebuild_in_own_process(path: Path | str) -> int:
+    """Run ``Store.rebuild_search_index`` on ``path`` in a new process with huge pages.
+
+    The caller must hold no transaction. Returns the number of articles indexed.
+
+    Raises:
+        DiskFullError: the disk filled up; the rebuild rolled back, the old index is whole.
+        StoreError: the rebuild failed (its error output is in the message).
+    """
+    with tempfile.TemporaryFile() as errors:
+        done = subprocess.run(
+            [sys.executable, "-c", _REBUILD, str(path)],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            env=own_process_environment(),
+            check=False,
+        )
+        if done.returncode == 0:
+            return int(done.stdout)
+        errors.seek(0)
+        output = errors.read().decode("utf-8", "replace").strip()
+    last_line = output.splitlines()[-1] if output else "no output"
+    if done.returncode == _DISK_FULL_EXIT:
+        raise DiskFullError(last_line)
+    logger.error("reindex process output:\n%s", output)
+    raise StoreError(f"the reindex process stopped (exit {done.returncode}): {last_line}")
+
+
+def _rebuild(path: str) -> None:
+    """In the process ``rebuild_in_own_process`` starts: rebuild, print the count."""
+    from pipeline.store.database import Store  # database imports this module
+
+    store = Store(path)
+    try:
+        count = store.rebuild_search_index()
+    except DiskFullError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(_DISK_FULL_EXIT)
+    finally:
+        store.close()
+    print(count)
