@@ -230,9 +230,7 @@ class Store:
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
             path = self.path if helper else None
             for index_rows, region_rows, term_rows in reindex.prepared_batches(conn, path):
-                conn.executemany(
-                    f"INSERT INTO {fts}(rowid, title, text) VALUES (?, ?, ?)", index_rows
-                )
+                conn.executemany(reindex.INDEX_SQL, index_rows)
                 conn.executemany(reindex.REGION_SQL, region_rows)
                 conn.executemany(reindex.TERMS_SQL, term_rows)
                 count += len(index_rows)
