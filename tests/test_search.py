@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -408,6 +410,27 @@ def test_a_failing_reindex_process_is_a_clear_error(tmp_path):
     junk.write_bytes(b"not sqlite" * 1000)
     with pytest.raises(StoreError, match="reindex process stopped.*not a database"):
         reindex.rebuild_in_own_process(junk)
+
+
+def test_the_reindex_process_stops_when_the_process_that_started_it_is_gone(tmp_path):
+    """A killed ``dangjian reindex`` closes the pipe its rebuild process holds: the rebuild
+    stops, its transaction rolled back, instead of running on unseen."""
+    from pipeline.store import reindex
+
+    store = Store(tmp_path / "news.db")
+    store.save_sites([{"id": "s", "name": "示例", "start_urls": ["http://a/"]}])
+    store.save_article(
+        {"url": "http://a/1.html", "site_id": "s", "title": "党建", "text": "党建工作"}
+    )
+    store.close()
+    child = subprocess.Popen(
+        [sys.executable, "-c", reindex._REBUILD, str(tmp_path / "news.db")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    child.stdin.close()  # what the kernel does when the starting process dies
+    assert child.wait(timeout=60) == reindex._ORPHANED_EXIT
+    assert child.stdout.read() == b""  # it never got to print a count
 
 
 def test_only_a_large_committed_database_file_is_rebuilt_in_its_own_process(monkeypatch):

@@ -6,6 +6,11 @@ dictionary's terms) is Python work; writing is SQLite's. For a large database a 
 prepares the next batch from its own read-only connection while this one writes the last, so
 the two cores work at once (issue 14: ≥ 1,000 articles/s). The helper reads the last committed
 state, which the writer's open transaction does not change in the columns read here.
+
+Most of the writer's time is FTS5 adding tokens to its pending index, a hash table of a few
+hundred MB: nearly every look-up misses the processor's caches and, with 4 KiB pages, its TLB.
+So a large rebuild runs in a process of its own started with glibc's malloc asking for
+transparent huge pages (:func:`rebuild_in_own_process`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ for huge pages (:func:`rebuild_in_own_process`)."""
 HUGE_PAGES = "glibc.malloc.hugetlb=1"
 """The glibc tunable that makes ``malloc`` ask the kernel for transparent huge pages."""
 _DISK_FULL_EXIT = 3
+_ORPHANED_EXIT = 4
 
 Prepared = tuple[list[tuple], list[list[Any]], list[tuple[int, str, int]]]
 """Index rows ``(id, title tokens, text tokens)`` for ``INDEX_SQL``, ``REGION_SQL``
@@ -262,35 +268,51 @@ _REBUILD = "import sys; from pipeline.store import reindex; reindex._rebuild(sys
 def rebuild_in_own_process(path: Path | str) -> int:
     """Run ``Store.rebuild_search_index`` on ``path`` in a new process with huge pages.
 
-    The caller must hold no transaction. Returns the number of articles indexed.
+    The caller must hold no transaction. Returns the number of articles indexed. The new
+    process holds a pipe from this one and stops, its transaction rolled back, when the
+    pipe closes: a ``dangjian reindex`` that is killed takes its rebuild with it.
 
     Raises:
         DiskFullError: the disk filled up; the rebuild rolled back, the old index is whole.
         StoreError: the rebuild failed (its error output is in the message).
     """
     with tempfile.TemporaryFile() as errors:
-        done = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-c", _REBUILD, str(path)],
+            stdin=subprocess.PIPE,  # never written: closed when this process ends
             stdout=subprocess.PIPE,
             stderr=errors,
             env=own_process_environment(),
-            check=False,
-        )
-        if done.returncode == 0:
-            return int(done.stdout)
+        ) as process:
+            assert process.stdout is not None
+            printed = process.stdout.read()
+            returncode = process.wait()
+        if returncode == 0:
+            return int(printed)
         errors.seek(0)
         output = errors.read().decode("utf-8", "replace").strip()
     last_line = output.splitlines()[-1] if output else "no output"
-    if done.returncode == _DISK_FULL_EXIT:
+    if returncode == _DISK_FULL_EXIT:
         raise DiskFullError(last_line)
     logger.error("reindex process output:\n%s", output)
-    raise StoreError(f"the reindex process stopped (exit {done.returncode}): {last_line}")
+    raise StoreError(f"the reindex process stopped (exit {returncode}): {last_line}")
+
+
+def _stop_when_orphaned(fd: int) -> None:
+    """In a thread of the rebuild's process: end the process when ``fd`` (a pipe from the
+    process that started it) closes. Nothing is committed before the rebuild's end, so
+    ending at any moment leaves the old index whole. ``os.read``, not ``sys.stdin``: a
+    thread blocked in a buffered reader holds its lock, which Python's shutdown needs."""
+    while os.read(fd, 4096):
+        pass
+    os._exit(_ORPHANED_EXIT)
 
 
 def _rebuild(path: str) -> None:
     """In the process ``rebuild_in_own_process`` starts: rebuild, print the count."""
     from pipeline.store.database import Store  # database imports this module
 
+    threading.Thread(target=_stop_when_orphaned, args=(sys.stdin.fileno(),), daemon=True).start()
     store = Store(path)
     try:
         count = store.rebuild_search_index()
@@ -299,4 +321,4 @@ def _rebuild(path: str) -> None:
         sys.exit(_DISK_FULL_EXIT)
     finally:
         store.close()
-    print(count)
+    print(count, flush=True)
