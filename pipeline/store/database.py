@@ -224,9 +224,9 @@ class Store:
         """
         fts = search.FTS_TABLE
         conn = self.db.conn
-        conn.execute("DELETE FROM article_terms")
         count = 0
         with search.bulk_mode(conn):
+            conn.execute("DELETE FROM article_terms")
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
             path = self.path if helper else None
             for index_rows, region_rows, term_rows in reindex.prepared_batches(conn, path):
