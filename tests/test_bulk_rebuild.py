@@ -1,10 +1,10 @@
-"""What a bulk rebuild of the search index writes (pipeline.store.search.bulk_mode, optimize)."""
+"""What a bulk rebuild of the search index writes (pipeline.store.bulk_index)."""
 
 from __future__ import annotations
 
 import sqlite3
 
-from pipeline.store import search
+from pipeline.store import bulk_index, search
 
 
 def _wal_bytes_of_a_delete(tmp_path, name: str, fast: bool) -> int:
@@ -19,7 +19,7 @@ def _wal_bytes_of_a_delete(tmp_path, name: str, fast: bool) -> int:
     conn.execute("PRAGMA secure_delete = 1")  # as Debian's SQLite is built
     conn.execute("BEGIN")
     if fast:
-        with search.freed_pages_not_zeroed(conn):
+        with bulk_index.freed_pages_not_zeroed(conn):
             conn.execute("DELETE FROM t")
     else:
         conn.execute("DELETE FROM t")
@@ -45,9 +45,9 @@ def test_the_bulk_settings_are_put_back(tmp_path):
     )
     conn.execute("PRAGMA secure_delete = FAST")
     conn.execute("BEGIN")
-    with search.bulk_mode(conn):
+    with bulk_index.bulk_mode(conn):
         assert conn.execute("PRAGMA secure_delete").fetchone() == (2,)
     conn.execute("COMMIT")
     assert conn.execute("PRAGMA secure_delete").fetchone() == (2,)
     config = dict(conn.execute(f"SELECT k, v FROM {search.FTS_TABLE}_config"))
-    assert {k: config[k] for k in search.FTS5_DEFAULTS} == search.FTS5_DEFAULTS
+    assert {k: config[k] for k in bulk_index.FTS5_DEFAULTS} == bulk_index.FTS5_DEFAULTS

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from pipeline.store import Store, search
+from pipeline.store import Store, bulk_index, search
 
 
 def test_tokens_are_bigrams_words_and_every_character_once():
@@ -331,9 +331,9 @@ def test_bulk_rebuild_gives_the_same_index_as_per_article_upkeep(tmp_path, monke
     store.db.execute(f"insert into {fts}({fts}, rank) values ('integrity-check', 0)")
     # Bulk settings are undone: ordinary writes keep FTS5's default memory use.
     assert store.db.execute(f"select v from {fts}_config where k = 'hashsize'").fetchone() == (
-        search.FTS5_DEFAULTS["hashsize"],
+        bulk_index.FTS5_DEFAULTS["hashsize"],
     )
-    assert store.db.execute("pragma cache_size").fetchone()[0] > -search.BULK_CACHE_KIB
+    assert store.db.execute("pragma cache_size").fetchone()[0] > -bulk_index.BULK_CACHE_KIB
     store.close()
 
 

@@ -27,7 +27,7 @@ import sqlite_utils
 from pipeline.dedupe import url_variants
 from pipeline.errors import DiskFullError, StoreError
 from pipeline.model import RawPage
-from pipeline.store import attachments, clusters, reindex, search, summaries
+from pipeline.store import attachments, bulk_index, clusters, reindex, search, summaries
 from pipeline.store.migrations import migrations
 
 logger = logging.getLogger(__name__)
@@ -189,14 +189,14 @@ class Store:
                 conn.rollback()
             raise
         if "search" in done:
-            search.optimize(conn)
+            bulk_index.optimize(conn)
 
     def rebuild_search_index(self) -> int:
         """Rebuild the search index and term counts of every article; return the count.
 
         Needed after the tokeniser or the term dictionary changes (issue 5). One transaction,
         so readers see the old index or the new one; the index is filled in bulk
-        (``search.bulk_mode``) and merged once at the end. The summaries (``_counts``,
+        (``bulk_index.bulk_mode``) and merged once at the end. The summaries (``_counts``,
         ``article_counts``, ``term_counts``) are recomputed once, not row by row. A large
         database is rebuilt by a process of its own (``reindex.wants_own_process``).
         """
@@ -207,7 +207,7 @@ class Store:
         try:
             with self.db.atomic(), summaries.paused(self.db.conn):
                 count = self._fill_search_index(helper)
-            search.optimize(self.db.conn)
+            bulk_index.optimize(self.db.conn)
         except (sqlite3.Error, OSError) as exc:
             full = disk_full_error(self.path, exc, "rebuilding the search index")
             if full is None:
@@ -225,7 +225,7 @@ class Store:
         fts = search.FTS_TABLE
         conn = self.db.conn
         count = 0
-        with search.bulk_mode(conn):
+        with bulk_index.bulk_mode(conn):
             conn.execute("DELETE FROM article_terms")
             conn.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")
             path = self.path if helper else None
