@@ -454,6 +454,8 @@ def test_only_a_large_committed_database_file_is_rebuilt_in_its_own_process(monk
     assert env["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"
     monkeypatch.setenv("GLIBC_TUNABLES", env["GLIBC_TUNABLES"])
     assert not reindex.wants_own_process(conn, "news.db")
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0")  # a user's own choice
+    assert not reindex.wants_own_process(conn, "news.db")
     monkeypatch.setattr(reindex.sys, "platform", "darwin")
     monkeypatch.delenv("GLIBC_TUNABLES")
     assert not reindex.wants_own_process(conn, "news.db")

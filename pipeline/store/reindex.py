@@ -244,11 +244,13 @@ def wants_own_process(conn: sqlite3.Connection, path: Path | str | None) -> bool
     asks for huge pages only when told at start-up (``GLIBC_TUNABLES``), so a large rebuild
     starts a process that is told. Measured at 100,000 articles: docs/benchmarks-search.md.
     Not for an in-memory database, a small one, a caller with writes pending (the other
-    process could not see them), or a process that was already told (that is the one).
+    process could not see them), or a process whose huge-page setting was already given
+    (the one started here, or a user's own ``glibc.malloc.hugetlb``, which is kept).
     """
     if path is None or str(path) == ":memory:" or conn.in_transaction:
         return False
-    if not sys.platform.startswith("linux") or HUGE_PAGES in os.environ.get("GLIBC_TUNABLES", ""):
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if not sys.platform.startswith("linux") or HUGE_PAGES.split("=")[0] + "=" in tunables:
         return False
     newest = conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
     return newest >= OWN_PROCESS_MIN_ARTICLES
