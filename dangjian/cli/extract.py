@@ -67,6 +67,10 @@ def reindex(db_path: str) -> None:
 
     Run it after changing the search tokeniser (pipeline/store/search.py) or the term dictionary
     (pipeline/store/terms.py, docs/terms.md); articles are indexed as they are stored otherwise.
+    One transaction: readers see the old index until the new one is committed. From 20,000
+    articles on, the rebuild runs in a process of its own that asks for huge pages (see
+    docs/operations.md, "Rebuilding the search index"); a million articles take about 15
+    minutes on 2 cores.
 
     \b
     Example:
