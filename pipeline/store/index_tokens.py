@@ -36,18 +36,28 @@ def _bmp_classes() -> np.ndarray:
     very pattern queries are split into runs with (``RUN_RE``), so the two cannot disagree."""
     classes = np.zeros(0x10000, dtype=np.uint8)
     for match in RUN_RE.finditer("".join(map(chr, range(0x10000)))):
-        classes[match.start() : match.end()] = HAN if match.lastgroup == "han" else WORD
+        classes[match.start() : match.end()] = _class_of(match)
     return classes
+
+
+def _class_of(match: re.Match[str] | None) -> int:
+    return SEPARATOR if match is None else HAN if match.lastgroup == "han" else WORD
 
 
 def _classes(points: np.ndarray) -> np.ndarray:
     classes = _bmp_classes()[np.minimum(points, 0xFFFF)]
-    astral = np.flatnonzero(points > 0xFFFF)
-    if astral.size:  # rare (extension B and later): classed one by one
-        for i in astral:
-            match = RUN_RE.fullmatch(chr(points[i]))
-            classes[i] = SEPARATOR if match is None else HAN if match.lastgroup == "han" else WORD
+    for i in np.flatnonzero(points > 0xFFFF):  # rare (extension B and later): one by one
+        classes[i] = _class_of(RUN_RE.fullmatch(chr(points[i])))
     return classes
+
+
+def _spaced_rows(size: int, *columns: np.ndarray | int) -> bytes:
+    """``size`` tokens, each the given columns' code points then a space, as UTF-32."""
+    rows = np.empty((size, len(columns) + 1), dtype=np.uint32)
+    for i, column in enumerate(columns):
+        rows[:, i] = column
+    rows[:, -1] = _SPACE
+    return rows.tobytes()
 
 
 def index_text(text: str, join: str) -> str:
@@ -71,28 +81,22 @@ def index_text(text: str, join: str) -> str:
         return ""
     han = classes == HAN
     pairs = np.flatnonzero(han[:-1] & han[1:])
-    bigrams = np.empty((pairs.size, 3), dtype=np.uint32)
-    bigrams[:, 0] = points[pairs]
-    bigrams[:, 1] = points[pairs + 1]
-    bigrams[:, 2] = _SPACE
     firsts, lasts = points[starts].copy(), points[ends].copy()
     words = []
     for i in np.flatnonzero(classes[starts] == WORD):
         word = text[starts[i] : ends[i] + 1].lower()
         words.append(word)
         firsts[i], lasts[i] = ord(word[0]), ord(word[-1])
-    joins = np.empty((starts.size - 1, 4), dtype=np.uint32)
-    joins[:, 0] = lasts[:-1]
-    joins[:, 1] = ord(join)
-    joins[:, 2] = firsts[1:]
-    joins[:, 3] = _SPACE
     characters = np.sort(points[han])  # then each once: np.unique is ~4x slower here
     if characters.size:
         characters = characters[np.concatenate(([True], characters[1:] != characters[:-1]))]
-    singles = np.empty((characters.size, 2), dtype=np.uint32)
-    singles[:, 0] = characters
-    singles[:, 1] = _SPACE
-    buffer = b"".join((bigrams.tobytes(), joins.tobytes(), singles.tobytes()))
+    buffer = b"".join(
+        (
+            _spaced_rows(pairs.size, points[pairs], points[pairs + 1]),
+            _spaced_rows(starts.size - 1, lasts[:-1], ord(join), firsts[1:]),
+            _spaced_rows(characters.size, characters),
+        )
+    )
     tokens = buffer.decode("utf-32-le", "surrogatepass")
     if words:
         return tokens + " ".join(words)

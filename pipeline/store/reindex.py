@@ -43,8 +43,9 @@ HELPER_MIN_ARTICLES = 20_000
 OWN_PROCESS_MIN_ARTICLES = 20_000
 """From this many articles ``dangjian reindex`` rebuilds in a process of its own that asks
 for huge pages (:func:`rebuild_in_own_process`)."""
-HUGE_PAGES = "glibc.malloc.hugetlb=1"
+HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb"
 """The glibc tunable that makes ``malloc`` ask the kernel for transparent huge pages."""
+HUGE_PAGES = f"{HUGE_PAGES_TUNABLE}=1"
 _DISK_FULL_EXIT = 3
 _ORPHANED_EXIT = 4
 
@@ -170,8 +171,7 @@ def prepared_batches(
         StoreError: the helper failed (its error output is in the message).
     """
     size = size or BATCH
-    newest = conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
-    if path is None or str(path) == ":memory:" or newest < HELPER_MIN_ARTICLES:
+    if path is None or str(path) == ":memory:" or _newest_id(conn) < HELPER_MIN_ARTICLES:
         sites = site_regions(conn)
         last = 0
         while rows := conn.execute(_SELECT, [last, size]).fetchall():
@@ -199,10 +199,8 @@ def prepared_batches(
                     raise batch
                 if batch is None:
                     helper.wait()
-                    errors.seek(0)
-                    output = errors.read().decode("utf-8", "replace").strip()
+                    output, last_line = _error_output(errors)
                     logger.error("reindex helper output:\n%s", output)
-                    last_line = output.splitlines()[-1] if output else "no output"
                     raise StoreError(
                         f"the reindex helper stopped (exit {helper.returncode}): {last_line}"
                     )
@@ -219,6 +217,18 @@ def prepared_batches(
                     pass
             helper.wait()
             helper.stdout.close()
+
+
+def _newest_id(conn: sqlite3.Connection) -> int:
+    """The largest article id: the number of articles, near enough, without counting them."""
+    return conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
+
+
+def _error_output(errors: BinaryIO) -> tuple[str, str]:
+    """What a stopped helper or rebuild process wrote to ``errors``, and its last line."""
+    errors.seek(0)
+    output = errors.read().decode("utf-8", "replace").strip()
+    return output, output.splitlines()[-1] if output else "no output"
 
 
 def _read(stream: BinaryIO, batches: queue.Queue[Any]) -> None:
@@ -250,10 +260,9 @@ def wants_own_process(conn: sqlite3.Connection, path: Path | str | None) -> bool
     if path is None or str(path) == ":memory:" or conn.in_transaction:
         return False
     tunables = os.environ.get("GLIBC_TUNABLES", "")
-    if not sys.platform.startswith("linux") or HUGE_PAGES.split("=")[0] + "=" in tunables:
+    if not sys.platform.startswith("linux") or f"{HUGE_PAGES_TUNABLE}=" in tunables:
         return False
-    newest = conn.execute("SELECT max(id) FROM articles").fetchone()[0] or 0
-    return newest >= OWN_PROCESS_MIN_ARTICLES
+    return _newest_id(conn) >= OWN_PROCESS_MIN_ARTICLES
 
 
 def own_process_environment() -> dict[str, str]:
@@ -291,9 +300,7 @@ def rebuild_in_own_process(path: Path | str) -> int:
             returncode = process.wait()
         if returncode == 0:
             return int(printed)
-        errors.seek(0)
-        output = errors.read().decode("utf-8", "replace").strip()
-    last_line = output.splitlines()[-1] if output else "no output"
+        output, last_line = _error_output(errors)
     if returncode == _DISK_FULL_EXIT:
         raise DiskFullError(last_line)
     logger.error("reindex process output:\n%s", output)
